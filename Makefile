@@ -1,0 +1,153 @@
+# FastCache in C: the one entry point.
+#   make            build bin/fc-train and bin/fc-eval (CUDA backend too when nvcc is found; CUDA=0 turns it off)
+#   make test       every test that needs no GPU (release + ASan/UBSan builds); ends with "N passed, N failed"
+#   make demo       the main job end to end on the bundled defaults
+#   make bench      benchmarks against peers (ratios)      make fuzz   libFuzzer targets, bounded time
+#   make fixtures   regenerate test fixtures with the Python reference libraries (tools/, needs PyPI)
+#   make deps       install the Debian packages the build needs (run by demo/test when something is missing)
+
+BUILD   ?= build
+BIN     ?= bin
+CC      ?= gcc
+SHARED  ?= ../shared
+PYTHON  ?= python3
+CUDA    ?= auto
+CUDA_ARCH ?= 90
+
+CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -I. -Wall -Wextra -Werror -fopenmp -MMD -MP
+CFLAGS  ?= -O2 -g -march=native
+LDLIBS  = -lopenblas -lcjson -lyaml -lpcre2-8 -ljpeg -lpng -lm -lpthread
+LDFLAGS_COMMON = -fopenmp
+
+# ---- probes: one line each, degrade instead of failing ----
+HAVE_DEPS := $(shell ./tools/check-deps.sh --quiet >/dev/null 2>&1 && echo 1)
+ifeq ($(HAVE_DEPS),)
+  $(info deps: some Debian packages are missing; 'make deps' installs them (make test/demo do it for you))
+endif
+
+NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+ifeq ($(CUDA),0)
+  USE_CUDA :=
+  $(info cuda: disabled (CUDA=0), building CPU only)
+else ifeq ($(NVCC),)
+  ifeq ($(CUDA),1)
+    $(error cuda: CUDA=1 but nvcc was not found)
+  endif
+  USE_CUDA :=
+  $(info cuda: nvcc not found, building CPU only)
+else
+  USE_CUDA := 1
+  CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+  $(info cuda: $(NVCC) (sm_$(CUDA_ARCH)); GPU use is decided at run time)
+endif
+
+# ---- sources ----
+LIB_C   := $(sort $(shell find core kernels/cpu data -name '*.c' 2>/dev/null))
+LIB_CU  := $(sort $(wildcard kernels/cuda/*.cu))
+EVAL_C  := $(sort $(wildcard eval/*.c))
+TRAIN_C := $(sort $(wildcard train/*.c))
+TEST_C  := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_C  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+ifeq ($(USE_CUDA),1)
+  LIB_C_USED := $(filter-out kernels/cpu/no_cuda.c,$(LIB_C))
+  CU_OBJS    := $(LIB_CU:%.cu=$(BUILD)/rel/%.o)
+  CUDA_LIBS  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas -lcublasLt -lstdc++
+  REL_DEFS   := -DFC_CUDA=1
+else
+  LIB_C_USED := $(LIB_C)
+  CU_OBJS    :=
+  CUDA_LIBS  :=
+endif
+
+REL_OBJS  := $(LIB_C_USED:%.c=$(BUILD)/rel/%.o) $(CU_OBJS)
+ASAN_OBJS := $(LIB_C:%.c=$(BUILD)/asan/%.o)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all test demo bench fuzz fixtures deps clean plots check-deps unit-bins
+all: $(BIN)/fc-eval $(BIN)/fc-train
+
+# ---- release build ----
+$(BUILD)/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(REL_DEFS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/rel/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) -O2 -std=c++17 -I. -D_GNU_SOURCE -DFC_CUDA=1 -arch=sm_$(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Werror,-fPIC -c $< -o $@
+
+$(BUILD)/libfastcache.a: $(REL_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/fc-eval: $(EVAL_C:%.c=$(BUILD)/rel/%.o) $(BUILD)/libfastcache.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_COMMON) -o $@ $^ $(LDLIBS) $(CUDA_LIBS)
+
+$(BIN)/fc-train: $(TRAIN_C:%.c=$(BUILD)/rel/%.o) $(BUILD)/libfastcache.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_COMMON) -o $@ $^ $(LDLIBS) $(CUDA_LIBS)
+
+# ---- sanitizer build (CPU only: the CUDA runtime and ASan do not mix) ----
+$(BUILD)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 -g $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/asan/libfastcache.a: $(ASAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/asan/bin/fc-eval: $(EVAL_C:%.c=$(BUILD)/asan/%.o) $(BUILD)/asan/libfastcache.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_COMMON) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/asan/bin/fc-train: $(TRAIN_C:%.c=$(BUILD)/asan/%.o) $(BUILD)/asan/libfastcache.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_COMMON) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- tests ----
+REL_TESTS  := $(TEST_C:tests/unit/%.c=$(BUILD)/rel/tests/%)
+ASAN_TESTS := $(TEST_C:tests/unit/%.c=$(BUILD)/asan/tests/%)
+
+$(BUILD)/rel/tests/%: $(BUILD)/rel/tests/unit/%.o $(BUILD)/libfastcache.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_COMMON) -o $@ $^ $(LDLIBS) $(CUDA_LIBS)
+
+$(BUILD)/asan/tests/%: $(BUILD)/asan/tests/unit/%.o $(BUILD)/asan/libfastcache.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_COMMON) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+unit-bins: all $(REL_TESTS) $(ASAN_TESTS) $(BUILD)/asan/bin/fc-eval $(BUILD)/asan/bin/fc-train
+
+test: check-deps
+	@$(MAKE) --no-print-directory unit-bins
+	@BUILD=$(BUILD) BIN=$(BIN) FC_SHARED=$(SHARED) ./tests/run.sh
+
+# ---- demo, bench, fuzz, fixtures ----
+demo: check-deps
+	@$(MAKE) --no-print-directory all
+	@SHARED=$(SHARED) BIN=$(BIN) ./tools/demo.sh
+
+bench: all
+	@SHARED=$(SHARED) BIN=$(BIN) BUILD=$(BUILD) PYTHON=$(PYTHON) ./bench/run.sh
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run.sh
+
+fixtures:
+	@PYTHON=$(PYTHON) SHARED=$(SHARED) ./tools/make-fixtures.sh
+
+check-deps:
+	@./tools/check-deps.sh --quiet || ./tools/install-deps.sh
+
+deps:
+	@./tools/install-deps.sh
+
+plots:
+	@$(MAKE) --no-print-directory -C plots
+
+clean:
+	rm -rf $(BUILD) $(BIN)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,45 @@
+/* main.c: fc-eval, the evaluation and inspection tool. Dispatches to the subcommands in the table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/base/cli.h"
+#include "eval/commands.h"
+#include "kernels/backend.h"
+
+static const fc_cli_command commands[] = {
+    /* one row per subcommand, in the order `--help` lists them */
+    {"version", fc_cmd_version, "print the version and the backends this binary has"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: fc-eval <command> [options]\n"
+            "Measures what KV-cache compression costs in answer quality and buys in speed and memory,\n"
+            "and inspects the models, tokenizers and checkpoints it runs on.\n\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'fc-eval <command> --help' describes a command's options.\n");
+}
+
+int fc_cmd_version(int argc, char **argv) {
+    (void)argc, (void)argv;
+    printf("fastcache %s\ncuda: %s\n", FC_VERSION, fc_cuda_built() ? fc_cuda_describe() : "not built");
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    fc_cli_prog = "fc-eval";
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fc_cli_error("unknown command '%s' (see fc-eval --help)", argv[1]);
+    return 2;
+}
