@@ -16,12 +16,11 @@
 #include <stdbool.h>
 
 #include "core/base/err.h"
+#include "kernels/ops.h" /* fc_act */
 
 typedef enum { FC_ARCH_LLAMA = 0, FC_ARCH_QWEN2, FC_ARCH_LLAVA, FC_ARCH_MINICPMV, FC_ARCH_COUNT } fc_arch;
 const char *fc_arch_name(fc_arch a);
 
-typedef enum { FC_ACT_SILU = 0, FC_ACT_GELU, FC_ACT_GELU_TANH, FC_ACT_QUICK_GELU, FC_ACT_RELU, FC_ACT_COUNT } fc_act;
-const char *fc_act_name(fc_act a);
 
 /* The decoder (Llama or Qwen2). */
 typedef struct {

@@ -1,0 +1,58 @@
+/* ops.h: every compute op the models, compressors and trainer use, as one call each on fc_tensors.
+ *
+ * The device of the tensors picks the implementation: kernels/cpu/<op>.c (the reference, f32 compute,
+ * OpenMP + OpenBLAS) or kernels/cuda/<op>.cu (bf16/f16 storage, f32 accumulation) with the same stem.
+ * All tensors of one call must live on one device; a mismatch, a wrong shape or a dtype an op does not
+ * support is an error (FC_ESHAPE / FC_EUNSUPPORTED) that names the op and the shapes, never a crash.
+ * Outputs are preallocated by the caller (no allocation inside ops, so decode loops do not malloc).
+ *
+ * Conventions: shapes row-major, shape[0] outermost. Activations on the CPU are f32. Weights may be
+ * f32, f16 or bf16 (kept in the checkpoint's dtype and converted as used).
+ * Names of dims: T tokens, S keys, C channels, H query heads, Hkv kv heads, D head dim, V vocab.
+ */
+#ifndef FC_OPS_H
+#define FC_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/base/err.h"
+#include "core/tensor/tensor.h"
+
+typedef enum { FC_ACT_SILU = 0, FC_ACT_GELU, FC_ACT_GELU_TANH, FC_ACT_QUICK_GELU, FC_ACT_RELU, FC_ACT_COUNT } fc_act;
+/* "silu", "gelu", "gelu_pytorch_tanh", "quick_gelu", "relu" (the HF spellings). */
+const char *fc_act_name(fc_act a);
+fc_err fc_act_from_name(const char *name, fc_act *out);
+
+/* y (M, N) = x (M, K) . w (N, K)^T + b (N); b may be NULL. w in the PyTorch Linear layout. */
+fc_err fc_op_linear(fc_tensor *y, const fc_tensor *x, const fc_tensor *w, const fc_tensor *b);
+
+/* y (N, C) = x / sqrt(mean(x^2) + eps) * w (C), as HF LlamaRMSNorm / Qwen2RMSNorm. y may alias x. */
+fc_err fc_op_rmsnorm(fc_tensor *y, const fc_tensor *x, const fc_tensor *w, float eps);
+
+/* y (N, C) = (x - mean) / sqrt(var + eps) * w + b (biased variance), as torch LayerNorm. y may alias x. */
+fc_err fc_op_layernorm(fc_tensor *y, const fc_tensor *x, const fc_tensor *w, const fc_tensor *b, float eps);
+
+/* Elementwise activation; y may alias x. */
+fc_err fc_op_act(fc_tensor *y, const fc_tensor *x, fc_act act);
+
+/* y (N, F) = silu(gate) * up, the SwiGLU middle. y may alias gate. */
+fc_err fc_op_silu_mul(fc_tensor *y, const fc_tensor *gate, const fc_tensor *up);
+
+/* y = a + b, same shapes (the residual add); y may alias a. */
+fc_err fc_op_add(fc_tensor *y, const fc_tensor *a, const fc_tensor *b);
+
+/* y (T, C) = table (V, C)[ids (T)] in f32; an id outside [0, V) is FC_EINVAL naming the id. */
+fc_err fc_op_embedding(fc_tensor *y, const fc_tensor *table, const int32_t *ids, int T);
+
+/* Rotary embedding in place on x (T, nh, D), rotate-half (NeoX) layout as HF, position pos[t] for row t,
+ * inv_freq[i] = theta^(-2i/D). */
+fc_err fc_op_rope(fc_tensor *x, const int32_t *pos, float theta);
+
+/* Dense multi-head attention without a KV cache (vision towers, the resampler):
+ * out (T, H*D) = softmax(q k^T * scale [+ causal mask]) v, with q (T, H, D), k and v (S, Hkv, D);
+ * query head h uses kv head h / (H / Hkv). Softmax in f32. */
+fc_err fc_op_attention(fc_tensor *out, const fc_tensor *q, const fc_tensor *k, const fc_tensor *v, float scale,
+                       bool causal);
+
+#endif
