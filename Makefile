@@ -42,7 +42,7 @@ else
 endif
 
 # ---- sources ----
-LIB_C   := $(sort $(shell find core kernels/cpu data -name '*.c' 2>/dev/null))
+LIB_C   := $(sort $(shell find core kernels data -name '*.c' 2>/dev/null))
 LIB_CU  := $(sort $(wildcard kernels/cuda/*.cu))
 EVAL_C  := $(sort $(wildcard eval/*.c))
 TRAIN_C := $(sort $(wildcard train/*.c))

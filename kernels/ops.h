@@ -6,6 +6,11 @@
  * support is an error (FC_ESHAPE / FC_EUNSUPPORTED) that names the op and the shapes, never a crash.
  * Outputs are preallocated by the caller (no allocation inside ops, so decode loops do not malloc).
  *
+ * Files: kernels/<op>.c holds fc_op_<op> (checks shapes, dtypes and devices, then dispatches);
+ * kernels/cpu/<op>.c holds fc_cpu_<op> on raw pointers (declared in kernels/cpu/cpu.h); kernels/cuda/<op>.cu
+ * holds fc_cuda_<op> (declared in kernels/cuda/cuda.h, compiled only with nvcc: the dispatcher's CUDA
+ * branch is under #ifdef FC_CUDA and reports FC_EUNSUPPORTED otherwise).
+ *
  * Conventions: shapes row-major, shape[0] outermost. Activations on the CPU are f32. Weights may be
  * f32, f16 or bf16 (kept in the checkpoint's dtype and converted as used).
  * Names of dims: T tokens, S keys, C channels, H query heads, Hkv kv heads, D head dim, V vocab.
