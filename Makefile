@@ -42,10 +42,12 @@ else
 endif
 
 # ---- sources ----
-LIB_C   := $(sort $(shell find core kernels data -name '*.c' 2>/dev/null))
+# run-config schemas (train/*_config.c, eval/*_config.c) go into the library: both CLIs and the tests use them
+CONFIG_C := $(sort $(wildcard train/*_config.c eval/*_config.c))
+LIB_C   := $(sort $(shell find core kernels data -name '*.c' 2>/dev/null) $(CONFIG_C))
 LIB_CU  := $(sort $(wildcard kernels/cuda/*.cu))
-EVAL_C  := $(sort $(wildcard eval/*.c))
-TRAIN_C := $(sort $(wildcard train/*.c))
+EVAL_C  := $(filter-out $(CONFIG_C),$(sort $(wildcard eval/*.c)))
+TRAIN_C := $(filter-out $(CONFIG_C),$(sort $(wildcard train/*.c)))
 TEST_C  := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_C  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 

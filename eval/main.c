@@ -9,6 +9,17 @@
 static const fc_cli_command commands[] = {
     /* one row per subcommand, in the order `--help` lists them */
     {"version", fc_cmd_version, "print the version and the backends this binary has"},
+    {"logits", fc_cmd_logits, "decoder logits at every prompt position and N greedy steps, to safetensors"},
+    {"generate", fc_cmd_generate, "continue a prompt with the decoder (greedy or sampled)"},
+    {"run", fc_cmd_run, "ask a VLM (LLaVA / MiniCPM-V) about images and print the answer"},
+    {"bench-llm", fc_cmd_bench_llm, "decoder prefill and decode tokens/s on random prompts (bench/llm.sh)"},
+    {"bench-compress", fc_cmd_bench_compress, "KV compression time per method as a share of the request's prefill time"},
+    {"preprocess", fc_cmd_preprocess, "an image -> the encoder's pixel tensors (LLaVA CLIP / MiniCPM-V slices), to safetensors"},
+    {"tokenize", fc_cmd_tokenize, "encode a text to token ids, or decode ids, with a model's tokenizer"},
+    {"inspect", fc_cmd_inspect, "list a checkpoint: config, tensors, metadata, totals"},
+    {"config", fc_cmd_config, "validate a YAML run config or a config.json and print its effective values"},
+    {"vision", fc_cmd_vision, "time a model's vision encoder (CLIP+projector, SigLIP+resampler) on one image"},
+    {"methods", fc_cmd_methods, "list the KV compression methods with their options and defaults"},
 };
 
 static void usage(FILE *f) {

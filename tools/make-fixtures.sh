@@ -15,6 +15,17 @@ fi
 export SHARED=${SHARED:-../shared}
 # one line per generator, in dependency order
 generators=(
+  make_safetensors_fixtures.py
+  make_corpus.py
+  make_config_fixtures.py
+  make_config_corpus.py
+  make_llm_fixtures.py
+  make_vision_fixtures.py
+  make_vlm_fixtures.py
+  make_ops_fixtures.py
+  make_compress_fixtures.py
+  make_image_fixtures.py
+  make_tokenizer_fixtures.py
 )
 for g in "${generators[@]}"; do
   echo "fixtures: $g"

@@ -1,0 +1,250 @@
+/* llm.c: the decoder forward over the paged KV pool (see llm.h): embeddings (with rows optionally replaced),
+ * L pre-norm layers writing their K/V into each sequence's blocks, the final norm and lm_head on the rows
+ * asked for. Every op is one call of kernels/ops.h; the attention is fc_op_paged_attention.
+ *
+ * Activations live in one buffer carved into named arrays (sizes from the call's shape, llm.c style). The
+ * MLP runs over row chunks of at most MLP_ROWS tokens so that a long batched prefill does not need two
+ * (tokens x intermediate) arrays at once.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/mem.h"
+#include "core/model/llm.h"
+#include "kernels/ops.h"
+
+enum { MLP_ROWS = 512 };
+
+/* Pointers into the activation buffer for one call; shapes in comments (N tokens, R output rows). */
+typedef struct {
+    float *x;       /* (N, C) residual stream */
+    float *xn;      /* (N, C) normed input of a sublayer, then its output */
+    float *q;       /* (N, H*D) */
+    float *k, *v;   /* (N, Hkv*D) */
+    float *att;     /* (N, H*D) */
+    float *gate;    /* (min(N, MLP_ROWS), F) */
+    float *up;      /* (min(N, MLP_ROWS), F) */
+    float *sel;     /* (R, C) rows picked for the output */
+    float *hid;     /* (R, C) final-normed rows (unless the caller passed its own) */
+    int32_t *ids;   /* (N) ids to look up (0 where an embedding row is replaced) */
+    int32_t *pos;   /* (N) RoPE positions */
+    fc_paged_seq *pseq; /* (n_in) */
+} acts;
+
+static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* Lays the arrays out in m->act, growing it only when this call needs more than any before. */
+static fc_err acts_setup(fc_llm *m, int64_t N, int64_t R, bool need_hid, int n_in, acts *a) {
+    const fc_llm_config *c = &m->cfg;
+    int64_t C = c->hidden_size, QD = (int64_t)c->num_heads * c->head_dim, KD = (int64_t)c->num_kv_heads * c->head_dim;
+    int64_t Fm = (N < MLP_ROWS ? N : MLP_ROWS) * (int64_t)c->intermediate_size;
+    size_t f = sizeof(float);
+    enum { NA = 13 };
+    size_t sizes[NA] = {N * C * f, N * C * f, N * QD * f, N * KD * f, N * KD * f, N * QD * f, Fm * f, Fm * f,
+                        R * C * f, (need_hid ? R : 0) * C * f, N * sizeof(int32_t), N * sizeof(int32_t), n_in * sizeof(fc_paged_seq)};
+    size_t total = 0;
+    for (int i = 0; i < NA; i++) total += round64(sizes[i]);
+    if (total > m->act_cap) {
+        free(m->act);
+        m->act_cap = 0;
+        m->act = aligned_alloc(64, total);
+        if (!m->act)
+            return fc_err_set(FC_ENOMEM, "decoder: out of memory for %zu bytes of activations (%lld tokens)", total,
+                              (long long)N);
+        m->act_cap = total;
+    }
+    char *p = m->act;
+    void *ptr[NA];
+    for (int i = 0; i < NA; i++) ptr[i] = p, p += round64(sizes[i]);
+    *a = (acts){ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[8], ptr[9], ptr[10], ptr[11], ptr[12]};
+    return FC_OK;
+}
+
+static fc_tensor view2(float *p, int64_t a, int64_t b) {
+    int64_t s[2] = {a, b};
+    return fc_tensor_view(p, FC_DTYPE_F32, FC_DEVICE_CPU, 2, s);
+}
+static fc_tensor view3(float *p, int64_t a, int64_t b, int64_t c) {
+    int64_t s[3] = {a, b, c};
+    return fc_tensor_view(p, FC_DTYPE_F32, FC_DEVICE_CPU, 3, s);
+}
+static const fc_tensor *opt(const fc_tensor *t) { return t->data ? t : NULL; }
+
+static fc_err check_inputs(const fc_llm *m, const fc_kv_pool *kv, const fc_llm_seq_input *in, int n_in,
+                           int64_t *N) {
+    const fc_kv_pool_params *p = &kv->p;
+    if (p->n_layers != m->cfg.num_layers || p->n_kv_heads != m->cfg.num_kv_heads || p->head_dim != m->cfg.head_dim)
+        return fc_err_set(FC_EINVAL, "decoder: kv pool of %d layers x %d kv heads x %d dims, model has %d x %d x %d",
+                          p->n_layers, p->n_kv_heads, p->head_dim, m->cfg.num_layers, m->cfg.num_kv_heads,
+                          m->cfg.head_dim);
+    if (p->device != FC_DEVICE_CPU || p->dtype != FC_DTYPE_F32)
+        return fc_err_set(FC_EUNSUPPORTED, "decoder: the CPU forward wants an f32 CPU kv pool (got %s on %s)",
+                          fc_dtype_name(p->dtype), fc_device_name(p->device));
+    if (n_in < 1) return fc_err_set(FC_EINVAL, "decoder: forward of %d sequences", n_in);
+    *N = 0;
+    for (int i = 0; i < n_in; i++) {
+        const fc_llm_seq_input *s = &in[i];
+        if (!fc_kv_seq_live(kv, s->seq))
+            return fc_err_set(FC_EINVAL, "decoder: input %d: kv sequence %d is not live", i, s->seq);
+        for (int j = 0; j < i; j++)
+            if (in[j].seq == s->seq)
+                return fc_err_set(FC_EINVAL, "decoder: kv sequence %d appears twice in one call (inputs %d and %d)",
+                                  s->seq, j, i);
+        if (s->n < 1 || !s->ids) return fc_err_set(FC_EINVAL, "decoder: input %d: %d tokens", i, s->n);
+        if (s->embeds && (s->embeds_start < 0 || s->n_embeds < 0 || s->embeds_start > s->n - s->n_embeds))
+            return fc_err_set(FC_EINVAL, "decoder: input %d: embedding rows [%d, %d) outside its %d tokens", i,
+                              s->embeds_start, s->embeds_start + s->n_embeds, s->n);
+        for (int t = 0; t < s->n; t++) {
+            bool replaced = s->embeds && t >= s->embeds_start && t < s->embeds_start + s->n_embeds;
+            if (!replaced && (s->ids[t] < 0 || s->ids[t] >= m->cfg.vocab_size))
+                return fc_err_set(FC_EINVAL, "decoder: input %d: token %d is id %d, outside the vocabulary [0, %d)", i,
+                                  t, (int)s->ids[t], m->cfg.vocab_size);
+        }
+        if (fc_kv_seq_next_pos(kv, s->seq) > INT32_MAX - s->n)
+            return fc_err_set(FC_EINVAL, "decoder: input %d: position overflow", i);
+        *N += s->n;
+    }
+    return FC_OK;
+}
+
+/* Reserves cache room for every sequence; on failure undoes the reservations already made. */
+static fc_err reserve_all(fc_kv_pool *kv, const fc_llm_seq_input *in, int n_in) {
+    for (int i = 0; i < n_in; i++) {
+        fc_err e = fc_kv_seq_reserve(kv, in[i].seq, in[i].n);
+        if (e) {
+            for (int j = 0; j < i; j++) fc_kv_truncate(kv, in[j].seq, fc_kv_seq_len(kv, in[j].seq));
+            return fc_err_prefix(e, "decoder: input %d", i);
+        }
+    }
+    return FC_OK;
+}
+
+/* Embeddings of all N tokens, with the override rows copied in. */
+static fc_err embed(fc_llm *m, const fc_llm_seq_input *in, int n_in, int64_t N, acts *a) {
+    int64_t C = m->cfg.hidden_size, r = 0;
+    for (int i = 0; i < n_in; i++)
+        for (int t = 0; t < in[i].n; t++, r++) {
+            bool replaced = in[i].embeds && t >= in[i].embeds_start && t < in[i].embeds_start + in[i].n_embeds;
+            a->ids[r] = replaced ? 0 : in[i].ids[t];
+        }
+    fc_tensor x = view2(a->x, N, C);
+    FC_TRY(fc_op_embedding(&x, &m->embed, a->ids, (int)N));
+    r = 0;
+    for (int i = 0; i < n_in; i++) {
+        if (in[i].embeds && in[i].n_embeds > 0)
+            memcpy(a->x + (r + in[i].embeds_start) * C, in[i].embeds, (size_t)(in[i].n_embeds * C) * sizeof(float));
+        r += in[i].n;
+    }
+    return FC_OK;
+}
+
+static fc_err attention_block(fc_llm *m, fc_kv_pool *kv, int l, const fc_llm_seq_input *in, int n_in, int64_t N,
+                              acts *a) {
+    const fc_llm_config *c = &m->cfg;
+    const fc_llm_layer *L = &m->layers[l];
+    int64_t C = c->hidden_size, H = c->num_heads, Hkv = c->num_kv_heads, D = c->head_dim;
+    fc_tensor x = view2(a->x, N, C), xn = view2(a->xn, N, C);
+    fc_tensor q = view2(a->q, N, H * D), k = view2(a->k, N, Hkv * D), v = view2(a->v, N, Hkv * D);
+    FC_TRY(fc_op_rmsnorm(&xn, &x, &L->attn_norm, (float)c->rms_norm_eps));
+    FC_TRY(fc_op_linear(&q, &xn, &L->wq, opt(&L->bq)));
+    FC_TRY(fc_op_linear(&k, &xn, &L->wk, opt(&L->bk)));
+    FC_TRY(fc_op_linear(&v, &xn, &L->wv, opt(&L->bv)));
+    fc_tensor q3 = view3(a->q, N, H, D), k3 = view3(a->k, N, Hkv, D);
+    FC_TRY(fc_op_rope(&q3, a->pos, (float)c->rope_theta));
+    FC_TRY(fc_op_rope(&k3, a->pos, (float)c->rope_theta));
+    /* the new tokens' K/V go to slots [len, len + n) of each sequence, then attention reads them back */
+    size_t row = (size_t)(Hkv * D) * sizeof(float);
+    int64_t r = 0;
+    for (int i = 0; i < n_in; i++) {
+        int len = fc_kv_seq_len(kv, in[i].seq);
+        for (int t = 0; t < in[i].n; t++, r++) {
+            memcpy(fc_kv_slot_k(kv, in[i].seq, l, len + t), a->k + r * Hkv * D, row);
+            memcpy(fc_kv_slot_v(kv, in[i].seq, l, len + t), a->v + r * Hkv * D, row);
+        }
+        a->pseq[i].blocks = fc_kv_seq_blocks(kv, in[i].seq);
+    }
+    fc_tensor att = view2(a->att, N, H * D);
+    fc_tensor kc = fc_kv_layer_k(kv, l), vc = fc_kv_layer_v(kv, l);
+    FC_TRY(fc_op_paged_attention(&att, &q3, &kc, &vc, a->pseq, n_in, 1.0f / sqrtf((float)D)));
+    FC_TRY(fc_op_linear(&xn, &att, &L->wo, opt(&L->bo)));
+    return fc_op_add(&x, &x, &xn);
+}
+
+static fc_err mlp_block(fc_llm *m, int l, int64_t N, acts *a) {
+    const fc_llm_config *c = &m->cfg;
+    const fc_llm_layer *L = &m->layers[l];
+    int64_t C = c->hidden_size, F = c->intermediate_size;
+    fc_tensor x = view2(a->x, N, C), xn = view2(a->xn, N, C);
+    FC_TRY(fc_op_rmsnorm(&xn, &x, &L->mlp_norm, (float)c->rms_norm_eps));
+    for (int64_t r0 = 0; r0 < N; r0 += MLP_ROWS) {
+        int64_t n = N - r0 < MLP_ROWS ? N - r0 : MLP_ROWS;
+        fc_tensor xi = view2(a->xn + r0 * C, n, C), g = view2(a->gate, n, F), u = view2(a->up, n, F);
+        FC_TRY(fc_op_linear(&g, &xi, &L->w_gate, opt(&L->b_gate)));
+        FC_TRY(fc_op_linear(&u, &xi, &L->w_up, opt(&L->b_up)));
+        FC_TRY(fc_op_silu_mul(&g, &g, &u));
+        FC_TRY(fc_op_linear(&xi, &g, &L->w_down, opt(&L->b_down))); /* rows r0.. of xn: already consumed */
+    }
+    return fc_op_add(&x, &x, &xn);
+}
+
+static fc_err run(fc_llm *m, fc_kv_pool *kv, const fc_llm_seq_input *in, int n_in, fc_llm_rows rows, int64_t N,
+                  float *logits, float *hidden, acts *a) {
+    const fc_llm_config *c = &m->cfg;
+    int64_t C = c->hidden_size, r = 0;
+    for (int i = 0; i < n_in; i++) {
+        int len = fc_kv_seq_len(kv, in[i].seq), pos0 = fc_kv_seq_next_pos(kv, in[i].seq);
+        a->pseq[i] = (fc_paged_seq){.q_start = (int)r, .n_q = in[i].n, .n_keys = len + in[i].n};
+        for (int t = 0; t < in[i].n; t++) a->pos[r + t] = pos0 + t;
+        r += in[i].n;
+    }
+    FC_TRY(embed(m, in, n_in, N, a));
+    for (int l = 0; l < c->num_layers; l++) {
+        fc_err e = attention_block(m, kv, l, in, n_in, N, a);
+        if (!e) e = mlp_block(m, l, N, a);
+        if (e) return fc_err_prefix(e, "decoder layer %d", l);
+    }
+    int64_t R = rows == FC_LLM_ROWS_ALL ? N : n_in;
+    const float *src = a->x;
+    if (rows == FC_LLM_ROWS_LAST) {
+        for (int i = 0; i < n_in; i++)
+            memcpy(a->sel + i * C, a->x + (a->pseq[i].q_start + in[i].n - 1) * C, (size_t)C * sizeof(float));
+        src = a->sel;
+    }
+    float *h = hidden ? hidden : a->hid;
+    fc_tensor hs = view2(h, R, C), xs = view2((float *)src, R, C);
+    FC_TRY(fc_op_rmsnorm(&hs, &xs, &m->norm, (float)c->rms_norm_eps));
+    if (logits) {
+        fc_tensor lg = view2(logits, R, c->vocab_size);
+        FC_TRY(fc_op_linear(&lg, &hs, &m->lm_head, NULL));
+    }
+    return FC_OK;
+}
+
+fc_err fc_llm_forward(fc_llm *m, fc_kv_pool *kv, const fc_llm_seq_input *in, int n_in, fc_llm_rows rows,
+                      float *logits, float *hidden) {
+    int64_t N = 0;
+    FC_TRY(check_inputs(m, kv, in, n_in, &N));
+    int64_t R = rows == FC_LLM_ROWS_ALL ? N : n_in;
+    acts a = {0};
+    FC_TRY(acts_setup(m, N, R, hidden == NULL, n_in, &a));
+    FC_TRY(reserve_all(kv, in, n_in));
+    fc_err e = run(m, kv, in, n_in, rows, N, logits, hidden, &a);
+    for (int i = 0; i < n_in; i++) {
+        if (e)
+            fc_kv_truncate(kv, in[i].seq, fc_kv_seq_len(kv, in[i].seq)); /* drop the reservation */
+        else
+            FC_ASSERT(fc_kv_seq_commit(kv, in[i].seq, in[i].n) == FC_OK);
+    }
+    return e;
+}
+
+fc_err fc_llm_decode(fc_llm *m, fc_kv_pool *kv, const int *seqs, const int32_t *tokens, int B, float *logits) {
+    if (B < 1) return fc_err_set(FC_EINVAL, "decoder: decode step for %d sequences", B);
+    fc_llm_seq_input stack[64], *in = stack;
+    if (B > 64 && !(in = fc_malloc((size_t)B * sizeof *in, "decode inputs"))) return FC_ENOMEM;
+    for (int b = 0; b < B; b++) in[b] = (fc_llm_seq_input){.seq = seqs[b], .ids = &tokens[b], .n = 1};
+    fc_err e = fc_llm_forward(m, kv, in, B, FC_LLM_ROWS_LAST, logits, NULL);
+    if (in != stack) free(in);
+    return e;
+}

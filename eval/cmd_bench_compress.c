@@ -1,0 +1,316 @@
+/* cmd_bench_compress.c: `fc-eval bench-compress`: what compressing a request's KV costs next to prefilling it,
+ * per method, on our own engine (issue 5: "compression time per request relative to the prefill time of the
+ * same request"; target: CCM under 2% of prefill on CPU). The C side of bench/compress_vs_prefill.sh.
+ *
+ * One LLaVA-like request: T random token ids whose rows [img_start, img_start + img_len) are replaced by
+ * random image embeddings (what the projector would give; no image is decoded). It is prefilled with
+ * fc_llm_forward into the paged pool (best of --prefill-reps timed runs after one warm-up run). Its K/V are
+ * then saved, and for each method and repetition a fresh sequence receives that same KV and is compressed
+ * with fc_compress_sequence (gather each layer, run the method, write back, free the surplus blocks), whose
+ * wall time is the compression time (best of --reps).
+ *
+ * Methods that read queries (snapkv, tova, expected_attention, observed_attention) get random stand-ins of
+ * the right shapes, because the decoder does not hand out its queries or attention weights: their time
+ * covers the method's work on those inputs (including ExpectedAttention's query statistics) but not the
+ * capture of queries during prefill. Their rows say so.
+ */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/cli.h"
+#include "core/base/mem.h"
+#include "core/base/timer.h"
+#include "core/compress/compress_seq.h"
+#include "core/model/generate.h"
+#include "eval/commands.h"
+#include "eval/llm_prompt.h"
+
+#define MAX_METHODS 32
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: fc-eval bench-compress --model DIR [--method SPEC]... [--prompt-len T] [--image START:LEN]\n"
+            "                              [--full-layers N] [--reps R] [--prefill-reps P] [--seed S]\n"
+            "Prefills one request of T tokens (random ids; rows START..START+LEN-1 replaced by random image\n"
+            "embeddings, LLaVA-like) into the KV pool, then times fc_compress_sequence on that request's KV for\n"
+            "each --method (a spec as in `fc-eval methods`, e.g. knorm:ratio=5 or ccm:weights=FILE) and prints\n"
+            "prefill ms, compress ms and compress/prefill in %%, and whether ccm stays under 2%% of prefill.\n"
+            "--full-layers: the layer count of the full model the checkpoint was cut from (default: the\n"
+            "checkpoint's own), used to bound the full-model ratio. Defaults: T 620, image 5:576, methods\n"
+            "knorm:ratio=5 streaming_llm:ratio=5 random:ratio=5, R 5, P 2, S 0.\n");
+}
+
+typedef struct {
+    int T, img_start, img_len, full_layers, reps, prefill_reps;
+    long seed;
+    const char *specs[MAX_METHODS];
+    int n_specs;
+} bench_opts;
+
+/* Random stand-ins for the inputs the decoder does not expose (see the file comment). */
+typedef struct {
+    int H, S, D, W;
+    float *q_pre;      /* [H, S, D] pre-RoPE queries, for ExpectedAttention's statistics */
+    float *q_win;      /* [H, W, D] post-RoPE queries of the last W tokens */
+    float *attn_sum;   /* [H, S] */
+    float *inv_freq;   /* [D/2] */
+    int qstats_skip;
+    fc_compress_qstats qs;
+} synth_extras;
+
+static fc_err synth_fn(void *ctx, int layer, fc_compress_inputs *in) {
+    (void)layer;
+    synth_extras *x = ctx;
+    fc_compress_qstats_free(&x->qs); /* the previous layer's */
+    FC_TRY(fc_compress_qstats_compute(&x->qs, x->q_pre, x->H, x->S, x->D, x->qstats_skip));
+    in->H = x->H;
+    in->q_window = x->q_win;
+    in->n_window = x->W;
+    in->qstats = &x->qs;
+    in->inv_freq = x->inv_freq;
+    in->rope_scaling = 1;
+    in->attn_sum = x->attn_sum;
+    return FC_OK;
+}
+
+static float *rand_floats(size_t n, fc_rng *r, float scale) {
+    float *p = fc_malloc(n * sizeof(float), "bench-compress inputs");
+    for (size_t i = 0; p && i < n; i++) p[i] = scale * (float)(2.0 * fc_rng_uniform(r) - 1.0);
+    return p;
+}
+
+static void synth_free(synth_extras *x) {
+    free(x->q_pre), free(x->q_win), free(x->attn_sum), free(x->inv_freq);
+    fc_compress_qstats_free(&x->qs);
+}
+
+static fc_err prefill_once(fc_llm *m, fc_kv_pool *kv, const fc_llm_seq_input *proto, float *logits, int *seq_out,
+                           double *secs) {
+    int seq;
+    FC_TRY(fc_kv_seq_create(kv, &seq));
+    fc_llm_seq_input in = *proto;
+    in.seq = seq;
+    double t0 = fc_time_now();
+    fc_err e = fc_llm_forward(m, kv, &in, 1, FC_LLM_ROWS_LAST, logits, NULL);
+    *secs = fc_time_now() - t0;
+    if (e || !seq_out) fc_kv_seq_free(kv, seq);
+    else *seq_out = seq;
+    return e;
+}
+
+/* A fresh sequence holding the saved prefill KV (ks[l], vs[l]: [Hkv, S, D]). */
+static fc_err restore_seq(fc_kv_pool *kv, float *const *ks, float *const *vs, int S, int *seq_out) {
+    int seq;
+    FC_TRY(fc_kv_seq_create(kv, &seq));
+    fc_err e = fc_kv_seq_reserve(kv, seq, S);
+    for (int l = 0; l < kv->p.n_layers && !e; l++) e = fc_kv_write_layer(kv, seq, l, ks[l], vs[l], S);
+    if (!e) e = fc_kv_seq_commit(kv, seq, S);
+    if (e) fc_kv_seq_free(kv, seq);
+    else *seq_out = seq;
+    return e;
+}
+
+static fc_err run(const char *model, const bench_opts *o) {
+    fc_llm *m = NULL;
+    fc_kv_pool *kv = NULL;
+    int32_t *ids = NULL;
+    float *img = NULL, *logits = NULL, **ks = NULL, **vs = NULL;
+    synth_extras sx = {0};
+    fc_compress_method *meth = NULL;
+    fc_err e;
+    if ((e = fc_llm_load(&m, model))) goto done;
+    const fc_llm_config *c = &m->cfg;
+    const int T = o->T, L = c->num_layers, C = c->hidden_size, V = c->vocab_size;
+    const int Hkv = c->num_kv_heads, D = c->head_dim;
+    if (o->img_start + o->img_len > T) {
+        e = fc_err_set(FC_EINVAL, "bench-compress: --image %d:%d ends past the %d-token prompt", o->img_start,
+                       o->img_len, T);
+        goto done;
+    }
+    fc_rng rng;
+    fc_rng_seed(&rng, (uint64_t)o->seed, 0);
+    ids = fc_malloc(sizeof(int32_t) * (size_t)T, "bench-compress ids");
+    logits = fc_malloc(sizeof(float) * (size_t)V, "bench-compress logits");
+    img = o->img_len ? rand_floats((size_t)o->img_len * C, &rng, 0.05f) : NULL;
+    ks = fc_calloc((size_t)L, sizeof *ks, "bench-compress KV");
+    vs = fc_calloc((size_t)L, sizeof *vs, "bench-compress KV");
+    if (!ids || !logits || (o->img_len && !img) || !ks || !vs) {
+        e = FC_ENOMEM;
+        goto done;
+    }
+    for (int i = 0; i < T; i++) ids[i] = (int32_t)(3 + fc_rng_next(&rng) % (uint64_t)(V > 3 ? V - 3 : 1));
+    /* two sequences: the prefilled one kept for its KV, and the one each run compresses */
+    if ((e = fc_eval_pool_for(m, 2, T, &kv))) goto done;
+    fc_llm_seq_input proto = {.ids = ids, .n = T, .embeds = img, .embeds_start = o->img_start,
+                              .n_embeds = o->img_len};
+    double secs, prefill = 1e30;
+    int seq = -1;
+    if ((e = prefill_once(m, kv, &proto, logits, NULL, &secs))) goto done; /* warm-up: page in the weights */
+    for (int r = 0; r < o->prefill_reps; r++) {
+        if (seq >= 0) fc_kv_seq_free(kv, seq);
+        seq = -1;
+        if ((e = prefill_once(m, kv, &proto, logits, &seq, &secs))) goto done;
+        prefill = secs < prefill ? secs : prefill;
+    }
+    size_t n = (size_t)Hkv * T * D;
+    for (int l = 0; l < L; l++) {
+        ks[l] = fc_malloc(n * sizeof(float), "bench-compress KV");
+        vs[l] = fc_malloc(n * sizeof(float), "bench-compress KV");
+        if (!ks[l] || !vs[l]) {
+            e = FC_ENOMEM;
+            goto done;
+        }
+        if ((e = fc_kv_gather_layer(kv, seq, l, ks[l], vs[l]))) goto done;
+    }
+    fc_kv_seq_free(kv, seq);
+    /* Prefill's work outside the layers (embedding rows, final norm, one lm_head row) is at most the time of
+     * a 1-token forward, which does all of it plus its layers' share. */
+    double one_tok = 1e30;
+    fc_llm_seq_input one = proto;
+    one.n = 1, one.embeds = NULL, one.n_embeds = 0;
+    for (int r = 0; r < 5; r++) { /* cheap next to the prefill; the best of several rides out stalls */
+        if ((e = prefill_once(m, kv, &one, logits, NULL, &secs))) goto done;
+        one_tok = secs < one_tok ? secs : one_tok;
+    }
+
+    const int H = c->num_heads;
+    sx = (synth_extras){.H = H, .S = T, .D = D, .W = 64};
+    sx.q_pre = rand_floats((size_t)H * T * D, &rng, 1.0f);
+    sx.q_win = rand_floats((size_t)H * sx.W * D, &rng, 1.0f);
+    sx.attn_sum = rand_floats((size_t)H * T, &rng, 1.0f);
+    sx.inv_freq = fc_malloc(sizeof(float) * (size_t)(D / 2 > 0 ? D / 2 : 1), "bench-compress inv_freq");
+    if (!sx.q_pre || !sx.q_win || !sx.attn_sum || !sx.inv_freq) {
+        e = FC_ENOMEM;
+        goto done;
+    }
+    for (int i = 0; i < D / 2; i++) sx.inv_freq[i] = (float)(1.0 / pow(c->rope_theta, 2.0 * i / D));
+
+    const int full_L = o->full_layers > 0 ? o->full_layers : L;
+    printf("bench-compress: %s: %s, %d of %d layers, C=%d H=%d Hkv=%d D=%d F=%d, weights %s\n", model,
+           c->arch == FC_ARCH_QWEN2 ? "qwen2" : "llama", L, full_L, C, H, Hkv, D, c->intermediate_size,
+           c->torch_dtype[0] ? c->torch_dtype : "?");
+    printf("request: %d tokens, image rows [%d, %d) (random embeddings), %d threads; prefill best of %d, "
+           "compress best of %d\n", T, o->img_start, o->img_start + o->img_len, omp_get_max_threads(),
+           o->prefill_reps, o->reps);
+    printf("  %-20s %11s %11s %9s %6s  %s\n", "method", "prefill_ms", "compress_ms", "%prefill", "kept", "notes");
+    fc_compress_span span = {o->img_start, o->img_start + o->img_len};
+    double ccm_pct = -1;
+    for (int i = 0; i < o->n_specs; i++) {
+        if ((e = fc_compress_create(o->specs[i], &meth))) goto done;
+        unsigned needs = fc_compress_needs(meth);
+        bool synth = needs & (FC_NEED_QWINDOW | FC_NEED_QSTATS | FC_NEED_ATTN_SUM);
+        sx.qstats_skip = fc_compress_qstats_skip(meth);
+        if (synth && fc_compress_window(meth) > sx.W) {
+            e = fc_err_set(FC_EINVAL, "bench-compress: %s needs a %d-query window; this bench supplies %d",
+                           o->specs[i], fc_compress_window(meth), sx.W);
+            goto done;
+        }
+        double best = 1e30;
+        fc_compress_seq_result res = {0};
+        for (int r = 0; r < o->reps; r++) {
+            if ((e = restore_seq(kv, ks, vs, T, &seq))) goto done;
+            double t0 = fc_time_now();
+            e = fc_compress_sequence(kv, seq, meth, H, o->img_len ? &span : NULL, o->img_len ? 1 : 0,
+                                     synth ? synth_fn : NULL, synth ? &sx : NULL, &res);
+            double dt = fc_time_now() - t0;
+            fc_kv_seq_free(kv, seq);
+            if (e) goto done;
+            best = dt < best ? dt : best;
+        }
+        double pct = 100.0 * best / prefill;
+        bool is_ccm = !strcmp(fc_compress_name(meth), "ccm");
+        if (is_ccm) ccm_pct = pct > ccm_pct ? pct : ccm_pct;
+        printf("  %-20s %11.1f %11.2f %8.3f%% %6d  %s%s\n", fc_compress_name(meth), 1e3 * prefill, 1e3 * best, pct,
+               res.len_after, synth ? "queries/attention random (the decoder does not expose them yet)" : "",
+               is_ccm ? (pct < 2.0 ? "target < 2%: met" : "target < 2%: MISSED") : "");
+        fc_compress_free(meth);
+        meth = NULL;
+    }
+    /* Why the ratio on L layers is the full model's: both times are sums of per-layer work of the same size
+     * in every layer (prefill: projections, MLP, attention; compress: gather, method, write-back), so the
+     * layer count cancels, except for prefill's fixed work f outside the layers, a smaller share of a deeper
+     * model's prefill. With P = L*p + f measured and s = f/P, the full_L-layer ratio is this one times
+     * 1 / (1 - s + s*L/full_L) <= 1 / (1 - s); s is bounded by a 1-token forward's time over P. */
+    double s = one_tok / prefill; /* f <= P: a larger measured s is timing noise, and s = 1 still bounds */
+    s = s < 1.0 ? s : 1.0;
+    double scale = 1.0 / (1.0 - s + s * (double)L / full_L);
+    printf("both times are per-layer work of the same size in every layer, so the ratio does not depend on the\n"
+           "layer count, except through prefill's work outside the layers (embedding, final norm, lm_head row):\n"
+           "at most a 1-token forward = %.1f ms = %.2f%% of this prefill", 1e3 * one_tok, 100.0 * s);
+    if (full_L != L)
+        printf(", so the %d-layer ratio is at most\n%.4fx the %d-layer one.\n", full_L, scale, L);
+    else
+        printf(" (--full-layers N bounds the ratio of a deeper model).\n");
+    if (ccm_pct >= 0)
+        printf("ccm: %.3f%% of prefill here, <= %.3f%% for the %d-layer model: %s the < 2%% target\n", ccm_pct,
+               ccm_pct * scale, full_L, ccm_pct * scale < 2.0 ? "meets" : "MISSES");
+done:
+    fc_compress_free(meth);
+    synth_free(&sx);
+    for (int l = 0; ks && vs && l < (m ? m->cfg.num_layers : 0); l++) free(ks[l]), free(vs[l]);
+    free(ks), free(vs), free(ids), free(img), free(logits);
+    fc_kv_pool_free(kv);
+    fc_llm_free(m);
+    return e;
+}
+
+static fc_err parse_image(const char *s, int *start, int *len) {
+    char *end;
+    long a = strtol(s, &end, 10), b = -1;
+    if (end != s && *end == ':') {
+        const char *t = end + 1;
+        b = strtol(t, &end, 10);
+        if (end == t) b = -1;
+    }
+    if (*end || a < 0 || b < 0 || a > 1 << 20 || b > 1 << 20)
+        return fc_err_set(FC_EINVAL, "--image: '%s' is not START:LEN with 0 <= START, LEN <= 1048576", s);
+    *start = (int)a, *len = (int)b;
+    return FC_OK;
+}
+
+int fc_cmd_bench_compress(int argc, char **argv) {
+    const char *model = NULL, *ts = NULL, *is = NULL, *rs = NULL, *ps = NULL, *ss = NULL, *fs = NULL, *ms;
+    bench_opts o = {.T = 620, .img_start = 5, .img_len = 576, .reps = 5, .prefill_reps = 2};
+    bool missing = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (fc_cli_opt(argc, argv, &i, "--method", &ms, &missing)) {
+            if (o.n_specs == MAX_METHODS) return fc_cli_error("bench-compress: more than %d --method", MAX_METHODS), 2;
+            o.specs[o.n_specs++] = ms;
+            continue;
+        }
+        if (fc_cli_opt(argc, argv, &i, "--model", &model, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--prompt-len", &ts, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--image", &is, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--full-layers", &fs, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--reps", &rs, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--prefill-reps", &ps, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--seed", &ss, &missing))
+            continue;
+        if (missing) return 2;
+        return fc_cli_error("bench-compress: unknown option '%s' (see fc-eval bench-compress --help)", argv[i]), 2;
+    }
+    if (!model) return fc_cli_error("bench-compress: --model DIR is required"), 2;
+    long T = o.T, R = o.reps, P = o.prefill_reps, F = 0;
+    fc_err e = FC_OK;
+    if ((ts && (e = fc_cli_parse_long("--prompt-len", ts, 1, 1 << 20, &T))) ||
+        (rs && (e = fc_cli_parse_long("--reps", rs, 1, 1000, &R))) ||
+        (ps && (e = fc_cli_parse_long("--prefill-reps", ps, 1, 1000, &P))) ||
+        (fs && (e = fc_cli_parse_long("--full-layers", fs, 1, 1024, &F))) ||
+        (ss && (e = fc_cli_parse_long("--seed", ss, 0, INT32_MAX, &o.seed))) ||
+        (is && (e = parse_image(is, &o.img_start, &o.img_len))))
+        return fc_cli_fail(e);
+    o.T = (int)T, o.reps = (int)R, o.prefill_reps = (int)P, o.full_layers = (int)F;
+    if (!o.n_specs) {
+        static const char *const defaults[] = {"knorm:ratio=5", "streaming_llm:ratio=5", "random:ratio=5"};
+        for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++) o.specs[o.n_specs++] = defaults[i];
+    }
+    e = run(model, &o);
+    return e ? fc_cli_fail(e) : 0;
+}

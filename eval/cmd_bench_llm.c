@@ -1,0 +1,96 @@
+/* cmd_bench_llm.c: `fc-eval bench-llm`: prefill and decode throughput of the decoder on random prompts,
+ * the C side of bench/llm.sh (which runs transformers on the same folder and prints ratios). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/cli.h"
+#include "core/base/mem.h"
+#include "core/base/timer.h"
+#include "core/model/generate.h"
+#include "eval/commands.h"
+#include "eval/llm_prompt.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: fc-eval bench-llm --model DIR [--prompt-len T] [--batch B] [--steps N] [--seed S]\n"
+               "Times one batched prefill of B random prompts of T tokens, then N decode steps of the B\n"
+               "sequences, and prints one line:\n"
+               "  prefill_tok_s=X decode_tok_s=Y prefill_s=.. decode_s=.. kv_bytes=.. batch=B prompt_len=T steps=N\n"
+               "(decode_tok_s counts B tokens per step). Defaults: T 128, B 1, N 16.\n");
+}
+
+static fc_err run(const char *model, int T, int B, int N, long seed) {
+    fc_llm *m = NULL;
+    fc_kv_pool *kv = NULL;
+    int32_t *ids = NULL, *tok = NULL;
+    float *logits = NULL;
+    int *seqs = NULL;
+    fc_llm_seq_input *in = NULL;
+    fc_err e;
+    if ((e = fc_llm_load(&m, model))) goto done;
+    int V = m->cfg.vocab_size;
+    ids = fc_malloc((size_t)B * T * sizeof(int32_t), "bench");
+    tok = fc_malloc((size_t)B * sizeof(int32_t), "bench");
+    seqs = fc_malloc((size_t)B * sizeof(int), "bench");
+    in = fc_malloc((size_t)B * sizeof *in, "bench");
+    logits = fc_malloc((size_t)B * V * sizeof(float), "bench");
+    if (!ids || !tok || !seqs || !in || !logits) {
+        e = FC_ENOMEM;
+        goto done;
+    }
+    fc_rng rng;
+    fc_rng_seed(&rng, (uint64_t)seed, 0);
+    for (long i = 0; i < (long)B * T; i++) ids[i] = (int32_t)(3 + fc_rng_next(&rng) % (uint64_t)(V - 3));
+    if ((e = fc_eval_pool_for(m, B, T + N, &kv))) goto done;
+    for (int b = 0; b < B; b++) {
+        if ((e = fc_kv_seq_create(kv, &seqs[b]))) goto done;
+        in[b] = (fc_llm_seq_input){.seq = seqs[b], .ids = ids + (size_t)b * T, .n = T};
+    }
+    double t0 = fc_time_now();
+    if ((e = fc_llm_forward(m, kv, in, B, FC_LLM_ROWS_LAST, logits, NULL))) goto done;
+    double t1 = fc_time_now();
+    fc_gen_params greedy = {.temperature = 0, .top_p = 1};
+    for (int s = 0; s < N; s++) {
+        for (int b = 0; b < B; b++) tok[b] = fc_sample(logits + (size_t)b * V, V, &greedy, &rng, NULL);
+        if ((e = fc_llm_decode(m, kv, seqs, tok, B, logits))) goto done;
+    }
+    double t2 = fc_time_now();
+    fc_kv_stats st;
+    fc_kv_pool_stats(kv, &st);
+    printf("prefill_tok_s=%.2f decode_tok_s=%.2f prefill_s=%.4f decode_s=%.4f kv_bytes=%zu batch=%d prompt_len=%d "
+           "steps=%d\n",
+           (double)B * T / (t1 - t0), N ? (double)B * N / (t2 - t1) : 0.0, t1 - t0, t2 - t1, st.bytes_used, B, T, N);
+done:
+    free(ids), free(tok), free(seqs), free(in), free(logits);
+    fc_kv_pool_free(kv);
+    fc_llm_free(m);
+    return e;
+}
+
+int fc_cmd_bench_llm(int argc, char **argv) {
+    const char *model = NULL, *ts = NULL, *bs = NULL, *ns = NULL, *ss = NULL;
+    bool missing = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (fc_cli_opt(argc, argv, &i, "--model", &model, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--prompt-len", &ts, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--batch", &bs, &missing) || fc_cli_opt(argc, argv, &i, "--steps", &ns, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--seed", &ss, &missing))
+            continue;
+        if (missing) return 2;
+        return fc_cli_error("bench-llm: unknown option '%s' (see fc-eval bench-llm --help)", argv[i]), 2;
+    }
+    if (!model) return fc_cli_error("bench-llm: --model DIR is required"), 2;
+    long T = 128, B = 1, N = 16, seed = 0;
+    fc_err e = FC_OK;
+    if ((ts && (e = fc_cli_parse_long("--prompt-len", ts, 1, 1 << 20, &T))) ||
+        (bs && (e = fc_cli_parse_long("--batch", bs, 1, 4096, &B))) ||
+        (ns && (e = fc_cli_parse_long("--steps", ns, 0, 1 << 20, &N))) ||
+        (ss && (e = fc_cli_parse_long("--seed", ss, 0, INT32_MAX, &seed))))
+        return fc_cli_fail(e);
+    e = run(model, (int)T, (int)B, (int)N, seed);
+    return e ? fc_cli_fail(e) : 0;
+}

@@ -1,0 +1,106 @@
+/* cmd_generate.c: `fc-eval generate`: continue a prompt with the decoder, greedy or sampled, and print the
+ * continuation. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/cli.h"
+#include "core/model/generate.h"
+#include "eval/commands.h"
+#include "eval/llm_prompt.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: fc-eval generate --model DIR (--text STR | --ids 1,2,3) [--max-new-tokens N]\n"
+               "                        [--temperature T] [--top-k K] [--top-p P] [--seed S] [--print-ids]\n"
+               "Prints the continuation of the prompt (text when the folder has a tokenizer, else ids).\n"
+               "  --model DIR         Hugging Face folder (Llama / Qwen2 decoder, LLaVA or MiniCPM-V)\n"
+               "  --text STR          prompt text (BOS added for Llama); --ids LIST: token ids instead\n"
+               "  --max-new-tokens N  stop after N tokens (default 32); also stops on the EOS token\n"
+               "  --temperature T     0 (default) is greedy; > 0 samples from softmax(logits / T)\n"
+               "  --top-k K           sample among the K most likely tokens (0: off)\n"
+               "  --top-p P           sample from the smallest set with probability >= P (1: off)\n"
+               "  --seed S            RNG seed (default 0): the same seed gives the same tokens\n"
+               "  --print-ids         print the generated ids instead of text\n");
+}
+
+typedef struct {
+    const char *model, *text, *ids;
+    long max_new, top_k, seed;
+    double temperature, top_p;
+    bool print_ids;
+} gen_opts;
+
+static fc_err run(const gen_opts *o) {
+    int32_t *prompt = NULL, *out = NULL;
+    int T = 0;
+    fc_tokenizer *tok = NULL;
+    fc_llm *m = NULL;
+    fc_kv_pool *kv = NULL;
+    char *text = NULL;
+    fc_err e;
+    if ((e = fc_eval_prompt(o->model, o->ids, o->text, &prompt, &T, &tok))) goto done;
+    if ((e = fc_llm_load(&m, o->model))) goto done;
+    if ((e = fc_eval_pool_for(m, 1, T + (int)o->max_new, &kv))) goto done;
+    if (!(out = malloc((size_t)o->max_new * sizeof(int32_t)))) {
+        e = fc_err_set(FC_ENOMEM, "generate: out of memory");
+        goto done;
+    }
+    int32_t eos[2];
+    int n_eos = 0;
+    if (m->cfg.eos_token_id >= 0) eos[n_eos++] = m->cfg.eos_token_id;
+    if (tok && fc_tokenizer_eos(tok) >= 0 && fc_tokenizer_eos(tok) != m->cfg.eos_token_id)
+        eos[n_eos++] = fc_tokenizer_eos(tok);
+    fc_gen_params gp = {.max_new_tokens = (int)o->max_new, .temperature = (float)o->temperature,
+                        .top_k = (int)o->top_k, .top_p = (float)o->top_p, .seed = (uint64_t)o->seed,
+                        .eos_ids = eos, .n_eos = n_eos};
+    fc_gen_request rq = {.prompt = prompt, .n_prompt = T, .out = out};
+    if ((e = fc_generate(m, kv, &rq, 1, &gp))) goto done;
+    if (o->print_ids || !tok) {
+        for (int i = 0; i < rq.n_out; i++) printf(i ? " %" PRId32 : "%" PRId32, out[i]);
+        fputc('\n', stdout);
+    } else {
+        if ((e = fc_tokenizer_decode(tok, out, rq.n_out, true, &text))) goto done;
+        printf("%s\n", text);
+    }
+done:
+    free(text), free(out), free(prompt);
+    fc_kv_pool_free(kv);
+    fc_llm_free(m);
+    fc_tokenizer_free(tok);
+    return e;
+}
+
+int fc_cmd_generate(int argc, char **argv) {
+    gen_opts o = {.max_new = 32, .top_p = 1.0};
+    const char *mx = NULL, *tk = NULL, *sd = NULL, *te = NULL, *tp = NULL;
+    bool missing = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (fc_cli_opt(argc, argv, &i, "--model", &o.model, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--text", &o.text, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--ids", &o.ids, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--max-new-tokens", &mx, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--temperature", &te, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--top-k", &tk, &missing) || fc_cli_opt(argc, argv, &i, "--top-p", &tp, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--seed", &sd, &missing))
+            continue;
+        if (missing) return 2;
+        if (!strcmp(argv[i], "--print-ids")) o.print_ids = true;
+        else return fc_cli_error("generate: unknown option '%s' (see fc-eval generate --help)", argv[i]), 2;
+    }
+    if (!o.model) return fc_cli_error("generate: --model DIR is required"), 2;
+    if (!o.text == !o.ids) return fc_cli_error("generate: give exactly one of --text and --ids"), 2;
+    fc_err e = FC_OK;
+    if ((mx && (e = fc_cli_parse_long("--max-new-tokens", mx, 1, 1 << 20, &o.max_new))) ||
+        (tk && (e = fc_cli_parse_long("--top-k", tk, 0, 1 << 24, &o.top_k))) ||
+        (sd && (e = fc_cli_parse_long("--seed", sd, 0, INT64_MAX, &o.seed))) ||
+        (te && (e = fc_cli_parse_double("--temperature", te, 0, 100, &o.temperature))) ||
+        (tp && (e = fc_cli_parse_double("--top-p", tp, 1e-6, 1, &o.top_p))))
+        return fc_cli_fail(e);
+    e = run(&o);
+    return e ? fc_cli_fail(e) : 0;
+}

@@ -1,0 +1,111 @@
+/* cmd_run.c: `fc-eval run`: ask a VLM (LLaVA-1.5 or MiniCPM-V-2.6) a question about images and print the
+ * answer; the CPU reference path end to end (preprocess, vision tower, prompt, prefill, decode). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/cli.h"
+#include "eval/commands.h"
+#include "eval/llm_prompt.h"
+#include "eval/vlm_input.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: fc-eval run --model DIR --image FILE [--image FILE ...] --prompt TEXT [--max-new-tokens N]\n"
+               "                   [--temperature T] [--top-k K] [--top-p P] [--seed S] [--tokenizer DIR]\n"
+               "                   [--show-prompt] [--print-ids]\n"
+               "Asks the model about the images with its chat template and prints the answer.\n"
+               "  --model DIR         Hugging Face folder, config.json model_type llava or minicpmv\n"
+               "  --image FILE        JPEG or PNG; repeat for several images (all placed before the text)\n"
+               "  --prompt TEXT       the question (the chat template and image placeholders are added)\n"
+               "  --max-new-tokens N  stop after N tokens (default 64); also stops on the model's stop tokens\n"
+               "                      (LLaVA </s>; MiniCPM-V <|im_end|>, <|endoftext|>)\n"
+               "  --temperature T     0 (default) is greedy; > 0 samples from softmax(logits / T)\n"
+               "  --top-k K           sample among the K most likely tokens (0: off)\n"
+               "  --top-p P           sample from the smallest set with probability >= P (1: off)\n"
+               "  --seed S            RNG seed (default 0): the same seed gives the same answer\n"
+               "  --tokenizer DIR     take the tokenizer files from DIR instead of --model\n"
+               "  --show-prompt       first print the prompt's token count and each image's span of tokens\n"
+               "  --print-ids         print the answer's token ids instead of its text\n");
+}
+
+typedef struct {
+    const char *model, *tokenizer, *prompt;
+    const char *images[FC_VLM_MAX_IMAGES];
+    int n_images;
+    long max_new, top_k, seed;
+    double temperature, top_p;
+    bool show_prompt, print_ids;
+} run_opts;
+
+static fc_err run(const run_opts *o) {
+    fc_eval_vlm v;
+    fc_kv_pool *kv = NULL;
+    int32_t *out = NULL;
+    char *text = NULL;
+    int n_out = 0;
+    fc_err e = fc_eval_vlm_open(&v, o->model, o->tokenizer, o->images, o->n_images, o->prompt);
+    if (e) return e;
+    if (o->show_prompt) fc_eval_vlm_print_layout(&v, stdout);
+    if ((e = fc_eval_pool_for(v.vlm->llm, 1, v.req.n_ids + (int)o->max_new, &kv))) goto done;
+    if (!(out = malloc((size_t)o->max_new * sizeof(int32_t)))) {
+        e = fc_err_set(FC_ENOMEM, "run: out of memory");
+        goto done;
+    }
+    fc_gen_params gp = fc_vlm_gen_params(v.vlm, (int)o->max_new, (float)o->temperature, (int)o->top_k, (float)o->top_p,
+                                         (uint64_t)o->seed);
+    if ((e = fc_vlm_generate(v.vlm, kv, &v.req, 1, &gp, &out, &n_out))) goto done;
+    if (o->print_ids) {
+        for (int i = 0; i < n_out; i++) printf(i ? " %" PRId32 : "%" PRId32, out[i]);
+        fputc('\n', stdout);
+    } else {
+        if ((e = fc_tokenizer_decode(v.vlm->tok, out, n_out, true, &text))) goto done;
+        printf("%s\n", text);
+    }
+done:
+    free(text), free(out);
+    fc_kv_pool_free(kv);
+    fc_eval_vlm_close(&v);
+    return e;
+}
+
+int fc_cmd_run(int argc, char **argv) {
+    run_opts o = {.max_new = 64, .top_p = 1.0};
+    const char *mx = NULL, *tk = NULL, *sd = NULL, *te = NULL, *tp = NULL, *img = NULL;
+    bool missing = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (fc_cli_opt(argc, argv, &i, "--image", &img, &missing)) {
+            if (o.n_images == FC_VLM_MAX_IMAGES)
+                return fc_cli_error("run: more than %d --image options", FC_VLM_MAX_IMAGES), 2;
+            o.images[o.n_images++] = img;
+            continue;
+        }
+        if (fc_cli_opt(argc, argv, &i, "--model", &o.model, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--tokenizer", &o.tokenizer, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--prompt", &o.prompt, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--max-new-tokens", &mx, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--temperature", &te, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--top-k", &tk, &missing) || fc_cli_opt(argc, argv, &i, "--top-p", &tp, &missing) ||
+            fc_cli_opt(argc, argv, &i, "--seed", &sd, &missing))
+            continue;
+        if (missing) return 2;
+        if (!strcmp(argv[i], "--show-prompt")) o.show_prompt = true;
+        else if (!strcmp(argv[i], "--print-ids")) o.print_ids = true;
+        else return fc_cli_error("run: unknown option '%s' (see fc-eval run --help)", argv[i]), 2;
+    }
+    if (!o.model || !o.prompt) return fc_cli_error("run: --model DIR and --prompt TEXT are required"), 2;
+    if (o.n_images == 0) return fc_cli_error("run: give at least one --image FILE"), 2;
+    fc_err e = FC_OK;
+    if ((mx && (e = fc_cli_parse_long("--max-new-tokens", mx, 1, 1 << 20, &o.max_new))) ||
+        (tk && (e = fc_cli_parse_long("--top-k", tk, 0, 1 << 24, &o.top_k))) ||
+        (sd && (e = fc_cli_parse_long("--seed", sd, 0, INT64_MAX, &o.seed))) ||
+        (te && (e = fc_cli_parse_double("--temperature", te, 0, 100, &o.temperature))) ||
+        (tp && (e = fc_cli_parse_double("--top-p", tp, 1e-6, 1, &o.top_p))))
+        return fc_cli_fail(e);
+    e = run(&o);
+    return e ? fc_cli_fail(e) : 0;
+}

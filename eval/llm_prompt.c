@@ -1,0 +1,67 @@
+/* llm_prompt.c: prompt ids for the decoder CLIs (see llm_prompt.h). */
+#include "eval/llm_prompt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/mem.h"
+
+static fc_err parse_ids(const char *s, int32_t **ids, int *n) {
+    size_t len = strlen(s);
+    int32_t *v = fc_malloc((len / 2 + 1) * sizeof(int32_t), "prompt ids");
+    if (!v) return FC_ENOMEM;
+    int k = 0;
+    for (size_t i = 0; i < len;) {
+        if (s[i] == ',' || s[i] == ' ') {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < len && s[j] >= '0' && s[j] <= '9' && j - i < 10) j++;
+        if (j == i || (j < len && s[j] != ',' && s[j] != ' ')) {
+            free(v);
+            return fc_err_set(FC_EINVAL, "--ids: '%.20s' at offset %zu is not a token id", s + i, i);
+        }
+        long x = strtol(s + i, NULL, 10);
+        if (x > INT32_MAX) {
+            free(v);
+            return fc_err_set(FC_EINVAL, "--ids: id at offset %zu is too large", i);
+        }
+        v[k++] = (int32_t)x;
+        i = j;
+    }
+    if (k == 0) {
+        free(v);
+        return fc_err_set(FC_EINVAL, "--ids: no token ids in '%s'", s);
+    }
+    *ids = v, *n = k;
+    return FC_OK;
+}
+
+fc_err fc_eval_prompt(const char *model_dir, const char *ids_arg, const char *text, int32_t **ids, int *n,
+                      fc_tokenizer **tok) {
+    *ids = NULL, *n = 0, *tok = NULL;
+    if (ids_arg) {
+        FC_TRY(parse_ids(ids_arg, ids, n));
+        /* a tokenizer is optional with --ids: it only turns the output back into text */
+        if (fc_tokenizer_load(tok, model_dir) != FC_OK) *tok = NULL;
+        fc_err_clear();
+        return FC_OK;
+    }
+    FC_TRY(fc_tokenizer_load(tok, model_dir));
+    fc_err e = fc_tokenizer_encode(*tok, text, strlen(text), true, ids, n);
+    if (!e && *n == 0) e = fc_err_set(FC_EINVAL, "--text: the text encodes to no tokens");
+    if (e) {
+        free(*ids), *ids = NULL;
+        fc_tokenizer_free(*tok), *tok = NULL;
+    }
+    return e;
+}
+
+fc_err fc_eval_pool_for(const fc_llm *m, int seqs, int tokens, fc_kv_pool **out) {
+    int bs = 16;
+    long blocks = (long)seqs * ((tokens + bs - 1) / bs);
+    if (blocks > INT32_MAX / 2) return fc_err_set(FC_EINVAL, "%d sequences of %d tokens are too many", seqs, tokens);
+    fc_kv_pool_params p = fc_llm_kv_params(m, bs, (int)(blocks > 0 ? blocks : 1), seqs);
+    return fc_kv_pool_create(out, &p);
+}

@@ -1,0 +1,126 @@
+/* test_compress_seq.c: a compression method applied to a sequence of the paged KV pool: the cache becomes
+ * the method's output in every layer, surplus blocks return to the pool at once, positions follow the rule. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/compress/compress_seq.h"
+#include "tests/test.h"
+
+enum { L = 2, HKV = 2, D = 32, S = 100, BLOCK = 16 };
+
+typedef struct {
+    fc_kv_pool *pool;
+    int seq;
+    float *k[L], *v[L]; /* the originals [HKV, S, D] */
+} fixture;
+
+static bool setup(fc_test *t, fixture *fx, unsigned seed) {
+    memset(fx, 0, sizeof *fx);
+    fc_kv_pool_params p = {.n_layers = L, .n_kv_heads = HKV, .head_dim = D, .block_size = BLOCK, .n_blocks = 32,
+                           .max_seqs = 4, .dtype = FC_DTYPE_F32, .device = FC_DEVICE_CPU};
+    if (fc_kv_pool_create(&fx->pool, &p) || fc_kv_seq_create(fx->pool, &fx->seq) ||
+        fc_kv_seq_reserve(fx->pool, fx->seq, S))
+        return fc_test_fail(t, "pool: %s", fc_errmsg());
+    srand(seed);
+    for (int l = 0; l < L; l++) {
+        fx->k[l] = malloc(sizeof(float) * HKV * S * D), fx->v[l] = malloc(sizeof(float) * HKV * S * D);
+        for (int i = 0; i < HKV * S * D; i++)
+            fx->k[l][i] = (float)rand() / RAND_MAX - 0.5f, fx->v[l][i] = (float)rand() / RAND_MAX - 0.5f;
+        if (fc_kv_write_layer(fx->pool, fx->seq, l, fx->k[l], fx->v[l], S))
+            return fc_test_fail(t, "write: %s", fc_errmsg());
+    }
+    if (fc_kv_seq_commit(fx->pool, fx->seq, S)) return fc_test_fail(t, "commit: %s", fc_errmsg());
+    return true;
+}
+
+static void teardown(fixture *fx) {
+    for (int l = 0; l < L; l++) free(fx->k[l]), free(fx->v[l]);
+    fc_kv_pool_free(fx->pool);
+}
+
+/* The pool's layers after compression must equal fc_compress_layer's output on the originals. */
+static bool check_layers(fc_test *t, fixture *fx, const fc_compress_method *m, const fc_compress_span *spans,
+                         int n_spans, int want_len) {
+    float *ko = malloc(sizeof(float) * HKV * S * D), *vo = malloc(sizeof(float) * HKV * S * D);
+    float *gk = malloc(sizeof(float) * HKV * S * D), *gv = malloc(sizeof(float) * HKV * S * D);
+    int32_t *kept = malloc(sizeof(int32_t) * HKV * S);
+    bool ok = true;
+    for (int l = 0; l < L && ok; l++) {
+        fc_compress_inputs in = {.Hkv = HKV, .H = HKV, .S = S, .D = D, .k = fx->k[l], .v = fx->v[l], .layer = l,
+                                 .n_layers = L, .spans = spans, .n_spans = n_spans};
+        fc_compress_output o = {ko, vo, kept, 0, false};
+        t->checks++;
+        if (fc_compress_layer(m, &in, &o) || o.n_out != want_len) {
+            ok = fc_test_fail(t, "layer %d: %s (n_out %d)", l, fc_errmsg(), o.n_out);
+            break;
+        }
+        fc_kv_gather_layer(fx->pool, fx->seq, l, gk, gv);
+        t->checks++;
+        if (memcmp(gk, ko, sizeof(float) * HKV * want_len * D) || memcmp(gv, vo, sizeof(float) * HKV * want_len * D))
+            ok = fc_test_fail(t, "layer %d: the pool does not hold the method's output", l);
+    }
+    free(ko), free(vo), free(gk), free(gv), free(kept);
+    return ok;
+}
+
+static void test_knorm_frees_blocks(fc_test *t) {
+    fixture fx;
+    if (!setup(t, &fx, 1)) return;
+    fc_kv_stats st;
+    fc_kv_pool_stats(fx.pool, &st);
+    FC_CHECK(t, st.blocks_used == 7, "blocks before %d", st.blocks_used);
+    fc_compress_method *m;
+    FC_CHECK(t, fc_compress_create("knorm:ratio=4", &m) == FC_OK, "%s", fc_errmsg());
+    fc_compress_seq_result r;
+    FC_CHECK(t, fc_compress_sequence(fx.pool, fx.seq, m, HKV, NULL, 0, NULL, NULL, &r) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, r.len_before == 100 && r.len_after == 25 && r.next_pos == 100 && r.ratio_achieved == 4.0,
+             "result %d %d %d", r.len_before, r.len_after, r.next_pos);
+    fc_kv_pool_stats(fx.pool, &st);
+    FC_CHECK(t, st.blocks_used == 2 && fc_kv_seq_len(fx.pool, fx.seq) == 25 && fc_kv_seq_next_pos(fx.pool, fx.seq) == 100,
+             "blocks after %d, len %d", st.blocks_used, fc_kv_seq_len(fx.pool, fx.seq));
+    FC_CHECK(t, r.bytes_after * 7 == r.bytes_before * 2, "bytes %zu -> %zu", r.bytes_before, r.bytes_after);
+    check_layers(t, &fx, m, NULL, 0, 25);
+    fc_compress_free(m);
+    teardown(&fx);
+}
+
+static void test_ccm_renumbers_positions(fc_test *t) {
+    fixture fx;
+    if (!setup(t, &fx, 2)) return;
+    fc_compress_method *m;
+    FC_CHECK(t, fc_compress_create("ccm:weights=tests/fixtures/compress/ccm_weights.safetensors", &m) == FC_OK, "%s",
+             fc_errmsg());
+    fc_compress_span sp[1] = {{10, 70}}; /* prefix rule: [0, 70) -> 14 | [70, 100) -> 6 */
+    fc_compress_seq_result r;
+    FC_CHECK(t, fc_compress_sequence(fx.pool, fx.seq, m, HKV, sp, 1, NULL, NULL, &r) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, r.len_after == 20 && r.next_pos == 20 && fc_kv_seq_next_pos(fx.pool, fx.seq) == 20,
+             "len %d next_pos %d (the llava checkpoint says positions are renumbered)", r.len_after, r.next_pos);
+    check_layers(t, &fx, m, sp, 1, 20);
+    fc_compress_free(m);
+    teardown(&fx);
+}
+
+static void test_refusals(fc_test *t) {
+    fixture fx;
+    if (!setup(t, &fx, 3)) return;
+    fc_compress_method *m;
+    FC_CHECK(t, fc_compress_create("pyramidkv", &m) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, fc_compress_sequence(fx.pool, fx.seq, m, HKV, NULL, 0, NULL, NULL, NULL) == FC_EUNSUPPORTED &&
+                    strstr(fc_errmsg(), "one length per sequence"), "%s", fc_errmsg());
+    fc_compress_free(m);
+    FC_CHECK(t, fc_compress_create("snapkv:window=8", &m) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, fc_compress_sequence(fx.pool, fx.seq, m, HKV, NULL, 0, NULL, NULL, NULL) == FC_EINVAL &&
+                    strstr(fc_errmsg(), "sequence 0: snapkv: layer 0: needs the last 8 queries"), "%s", fc_errmsg());
+    FC_CHECK(t, fc_kv_seq_len(fx.pool, fx.seq) == S, "a refused call changed the length");
+    FC_CHECK(t, fc_compress_sequence(fx.pool, 3, m, HKV, NULL, 0, NULL, NULL, NULL) == FC_EINVAL, "dead sequence");
+    fc_compress_free(m);
+    teardown(&fx);
+}
+
+static const fc_test_case cases[] = {
+    FC_CASE(test_knorm_frees_blocks),
+    FC_CASE(test_ccm_renumbers_positions),
+    FC_CASE(test_refusals),
+};
+
+int main(int argc, char **argv) { return fc_test_main(argc, argv, cases, FC_NCASES(cases)); }
