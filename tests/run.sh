@@ -6,6 +6,8 @@ set -u
 BUILD=${BUILD:-build}
 BIN=${BIN:-bin}
 export FC_SHARED=${FC_SHARED:-../shared}
+# idle OpenMP threads sleep instead of spinning: on a shared 2-core machine spinning costs several x
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export FC_BIN=$BIN FC_ASAN_BIN=$BUILD/asan/bin

@@ -8,7 +8,7 @@
  *   to the finished dot as torch's `* scaling`), the softmax row by row into the thread's scratch, then
  *   out = P . v as a second sgemm; masked entries are exact zeros in P, as exp(finfo.min - max) is in torch.
  * - few queries (decode-like): one (query, head) pair per OpenMP iteration, scores in per-thread scratch.
- * The softmax is torch's: max, exp(x - max), sum, times 1/sum (exp vectorised, fc_cpu_exp_sub_sum).
+ * The softmax is torch's: max, exp(x - max), sum, times 1/sum.
  */
 #include <cblas.h>
 #include <math.h>

@@ -24,15 +24,14 @@ void fc_cpu_load_f32(float *dst, const void *src, fc_dtype dt, int64_t n);
 /* The element i of src (dtype dt) as f32, for the odd scalar read (a bias, a norm weight). */
 float fc_cpu_get_f32(const void *src, fc_dtype dt, int64_t i);
 /* out[j] = dot(x + j*ldx, w) over K elements for j < m (1 <= m <= 4), reading the weight row w (dtype
- * wdt) once for all m inputs: the M <= 4 linear path is memory-bound on w, so this is what sets its speed. */
+ * wdt) once for all m inputs (the decode linear with half weights, attention scores, ragged tile ends). */
 void fc_cpu_dot_rows(float *out, const float *x, int64_t ldx, int m, const void *w, fc_dtype wdt, int64_t K);
 
 /* out[j * nr + r] = dot(x + j*ldx, weight row r) over K, the weight rows `wstride` bytes apart (dtype wdt):
  * an m x nr tile with (m, nr) = (1, 4), (2, 4), (3, 2) or (4, 2), so loads of x and of w are shared. */
 void fc_cpu_dot_tile(float *out, const float *x, int64_t ldx, int m, const void *w, size_t wstride, int nr,
                      fc_dtype wdt, int64_t K);
-/* p[i] = exp(p[i] - mx) for i < n, returning their sum; mx >= every p[i] (the softmax's max), so the
- * vector path evaluates exp only on x <= 0, to 2 ulps (torch's Sleef expf is within 1). */
+/* p[i] = exp(p[i] - mx) for i < n (libm expf), returning their f32 sum: the softmax's numerators. */
 float fc_cpu_exp_sub_sum(float *p, float mx, int64_t n);
 /* y (n) += a * x (n). */
 void fc_cpu_axpy(float *y, float a, const float *x, int64_t n);
@@ -41,7 +40,8 @@ void fc_cpu_axpy(float *y, float a, const float *x, int64_t n);
 
 /* A buffer of at least n floats owned by the calling thread, in one of FC_CPU_SCRATCH_SLOTS slots; its
  * contents are undefined. It stays valid until the same thread asks for the same slot again and is
- * freed when the thread exits. NULL (with an error set) if memory runs out. */
+ * freed when the thread exits. NULL (with an error set) if memory runs out.
+ * Slot 0: linear's converted weight blocks; slot 1: attention scores (attention, paged_attention). */
 #define FC_CPU_SCRATCH_SLOTS 2
 float *fc_cpu_scratch(int slot, size_t n);
 

@@ -31,6 +31,7 @@ static void linear_small_m(float *y, const float *x, const void *w, fc_dtype wdt
         for (int64_t m0 = 0; m0 < M; m0 += 4) {
             int m = (int)(M - m0 < 4 ? M - m0 : 4);
             int nr = m <= 2 ? 4 : 2;
+            if (m == 1 && wdt != FC_DTYPE_F32) nr = 1; /* measured: the 4-wide row loop streams halves faster */
             for (int64_t n = g * 4; n < n_hi;) {
                 int cnt = n + nr <= n_hi ? nr : 1;
                 const char *wr = (const char *)w + (size_t)n * row_bytes;

@@ -5,9 +5,10 @@
  * entries [0, n_keys - n_q + i]: the new tokens are the last n_q entries, so the mask is by cache index,
  * which stays right after compression has removed entries in front of them.
  *
- * One work item is (query, kv head, group chunk): up to 4 query heads that share a kv head are scored
- * together with fc_cpu_dot_rows, so each cached K row is read once for all of them (GQA: 7 query heads per
- * kv head in Qwen2). Items of all sequences are spread over the OpenMP threads.
+ * One work item is up to 4 rows scored together with fc_cpu_dot_rows, so each cached K and V row is read
+ * once for all of them: with GQA the query heads that share a kv head (7 per kv head in Qwen2), with MHA
+ * (Llama-7B) 4 consecutive queries of one head, each under its own causal limit. Items of all sequences are
+ * spread over the OpenMP threads.
  */
 #include "kernels/cpu/paged_attention.h"
 
@@ -25,37 +26,49 @@ static inline const float *entry(const float *cache, const int32_t *blocks, int6
     return cache + (row * Hkv + kh) * D;
 }
 
-static void one_item(float *out, const float *q, const float *k, const float *v, const fc_paged_seq *s, int64_t i,
-                     int64_t kh, int64_t h0, int m, int64_t H, int64_t Hkv, int64_t D, int64_t bs, float scale,
+/* Up to CHUNK rows sharing kv head kh: row j is query i0 + j*di of head h0 + j*(ld == D) (consecutive
+ * queries of one head when di is 1, consecutive heads of one query when di is 0); its q and out rows are at
+ * q / out + j * ld. Each cached K and V row is read once for all of them. */
+typedef struct {
+    int64_t i0, di, h0, ld;
+    int m;
+} rows;
+
+static void one_item(float *out, const float *q, const float *k, const float *v, const fc_paged_seq *s,
+                     const rows *r, int64_t kh, int64_t H, int64_t Hkv, int64_t D, int64_t bs, float scale,
                      float *p /* [CHUNK][n_keys] */) {
-    int64_t S = s->n_keys, send = S - s->n_q + i + 1; /* entries [0, send) are visible */
-    int64_t t = s->q_start + i;
-    const float *qr = q + (t * H + h0) * D;
+    int64_t S = s->n_keys, send[CHUNK], smax = 0;
+    int m = r->m;
+    for (int j = 0; j < m; j++) {
+        send[j] = S - s->n_q + r->i0 + j * r->di + 1; /* entries [0, send) are visible to row j */
+        if (send[j] > smax) smax = send[j];
+    }
+    int64_t t0 = s->q_start + r->i0;
+    const float *qr = q + (t0 * H + r->h0) * D;
     float mx[CHUNK], sum[CHUNK], d[CHUNK];
     for (int j = 0; j < m; j++) mx[j] = -INFINITY, sum[j] = 0;
-    for (int64_t e = 0; e < send; e++) {
-        fc_cpu_dot_rows(d, qr, D, m, entry(k, s->blocks, e, bs, Hkv, D, kh), FC_DTYPE_F32, D);
+    for (int64_t e = 0; e < smax; e++) {
+        fc_cpu_dot_rows(d, qr, r->ld, m, entry(k, s->blocks, e, bs, Hkv, D, kh), FC_DTYPE_F32, D);
         for (int j = 0; j < m; j++) {
-            float x = d[j] * scale;
+            float x = e < send[j] ? d[j] * scale : -INFINITY;
             p[j * S + e] = x;
             if (x > mx[j]) mx[j] = x;
         }
     }
     for (int j = 0; j < m; j++) {
         float *pj = p + j * S;
-        for (int64_t e = 0; e < send; e++) {
-            pj[e] = expf(pj[e] - mx[j]);
+        for (int64_t e = 0; e < smax; e++) {
+            pj[e] = e < send[j] ? expf(pj[e] - mx[j]) : 0.0f;
             sum[j] += pj[e];
         }
+        sum[j] = 1.0f / sum[j];
+        memset(out + (t0 * H + r->h0) * D + j * r->ld, 0, (size_t)D * sizeof(float));
     }
-    float *o = out + (t * H + h0) * D;
-    memset(o, 0, (size_t)(m * D) * sizeof(float));
-    for (int j = 0; j < m; j++) sum[j] = 1.0f / sum[j];
-    for (int64_t e = 0; e < send; e++) {
+    for (int64_t e = 0; e < smax; e++) {
         const float *vr = entry(v, s->blocks, e, bs, Hkv, D, kh);
         for (int j = 0; j < m; j++) {
             float w = p[j * S + e] * sum[j];
-            float *oj = o + j * D;
+            float *oj = out + (t0 * H + r->h0) * D + j * r->ld;
 #pragma omp simd
             for (int64_t c = 0; c < D; c++) oj[c] += w * vr[c];
         }
@@ -64,7 +77,9 @@ static void one_item(float *out, const float *q, const float *k, const float *v,
 
 fc_err fc_cpu_paged_attention(float *out, const float *q, const float *k, const float *v, const fc_paged_seq *seqs,
                               int n_seqs, int64_t H, int64_t Hkv, int64_t D, int64_t block_size, float scale) {
-    int64_t group = H / Hkv, chunks = (group + CHUNK - 1) / CHUNK;
+    int64_t group = H / Hkv;
+    bool mha = group == 1;
+    int64_t chunks = mha ? 1 : (group + CHUNK - 1) / CHUNK;
     int64_t max_keys = 1;
     for (int si = 0; si < n_seqs; si++)
         if (seqs[si].n_keys > max_keys) max_keys = seqs[si].n_keys;
@@ -83,14 +98,22 @@ fc_err fc_cpu_paged_attention(float *out, const float *q, const float *k, const 
         }
         for (int si = 0; si < n_seqs; si++) {
             const fc_paged_seq *s = &seqs[si];
-            int64_t items = (int64_t)s->n_q * Hkv * chunks;
+            /* MHA: rows are CHUNK consecutive queries of one head; GQA: the heads of one kv head, per query */
+            int64_t qtiles = mha ? (s->n_q + CHUNK - 1) / CHUNK : s->n_q;
+            int64_t items = qtiles * Hkv * chunks;
 #pragma omp for schedule(dynamic, 1) nowait
             for (int64_t it = 0; it < items; it++) {
                 if (!p) continue;
-                int64_t i = it / (Hkv * chunks), kh = (it / chunks) % Hkv, c = it % chunks;
-                int64_t h0 = kh * group + c * CHUNK;
-                int m = (int)(group - c * CHUNK < CHUNK ? group - c * CHUNK : CHUNK);
-                one_item(out, q, k, v, s, i, kh, h0, m, H, Hkv, D, block_size, scale, p);
+                int64_t qt = it / (Hkv * chunks), kh = (it / chunks) % Hkv, c = it % chunks;
+                rows r;
+                if (mha) {
+                    r = (rows){.i0 = qt * CHUNK, .di = 1, .h0 = kh, .ld = H * D};
+                    r.m = (int)(s->n_q - r.i0 < CHUNK ? s->n_q - r.i0 : CHUNK);
+                } else {
+                    r = (rows){.i0 = qt, .di = 0, .h0 = kh * group + c * CHUNK, .ld = D};
+                    r.m = (int)(group - c * CHUNK < CHUNK ? group - c * CHUNK : CHUNK);
+                }
+                one_item(out, q, k, v, s, &r, kh, H, Hkv, D, block_size, scale, p);
             }
         }
     }
