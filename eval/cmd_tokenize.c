@@ -10,6 +10,7 @@
 #include "core/base/mem.h"
 #include "core/text/tokenizer.h"
 #include "eval/commands.h"
+#include "core/base/file.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: fc-eval tokenize --model DIR (--text STR | --file PATH) [--no-special] [--decode]\n"
@@ -20,33 +21,6 @@ static void usage(FILE *f) {
                "  --no-special   encode: do not add the post-processor's tokens (Llama's BOS);\n"
                "                 decode: drop special tokens from the output\n"
                "  --decode       decode ids to text and print it\n");
-}
-
-static fc_err read_all(const char *path, char **out, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return fc_err_set(FC_EIO, "%s: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *buf = fc_malloc(cap, "tokenize input");
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        char *nb = cap > ((size_t)1 << 31) ? NULL : fc_realloc(buf, cap * 2, "tokenize input");
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb, cap *= 2;
-    }
-    bool err = ferror(f);
-    fclose(f);
-    if (!buf) return fc_err_set(FC_ENOMEM, "%s: too large to read", path);
-    if (err) {
-        free(buf);
-        return fc_err_set(FC_EIO, "%s: read error", path);
-    }
-    *out = buf, *len = n;
-    return FC_OK;
 }
 
 /* "1 2 3" (spaces, tabs, newlines or commas between) -> ids */
@@ -101,7 +75,7 @@ int fc_cmd_tokenize(int argc, char **argv) {
     size_t len = 0;
     fc_err e = FC_OK;
     if (file) {
-        if ((e = read_all(file, &buf, &len))) return fc_cli_fail(e);
+        if ((e = fc_file_read(file, (size_t)1 << 31, "tokenize input", &buf, &len))) return fc_cli_fail(e);
         text = buf;
     } else {
         len = strlen(text);

@@ -9,6 +9,7 @@
 
 #include "core/base/mem.h"
 #include "core/image/decode.h"
+#include "core/base/file.h"
 
 /* An image file larger than this is refused before reading it: no JPEG/PNG within the pixel limit needs
  * more (a 179 Mpixel PNG stored uncompressed with 16-bit RGBA is ~1.4 GiB; we stop at 1 GiB). */
@@ -50,32 +51,10 @@ fc_err fc_image_load_mem(fc_image *img, const uint8_t *data, size_t n, const cha
 
 fc_err fc_image_load(fc_image *img, const char *path) {
     memset(img, 0, sizeof *img);
-    FILE *f = fopen(path, "rb");
-    if (!f) return fc_err_set(FC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return fc_err_set(FC_EIO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)st.st_size > FC_IMAGE_MAX_FILE_BYTES) {
-        fclose(f);
-        return fc_err_set(FC_ESHAPE, "%s: file of %lld bytes is larger than the %zu-byte limit for images", path,
-                          (long long)st.st_size, FC_IMAGE_MAX_FILE_BYTES);
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = fc_malloc(n ? n : 1, "image file");
-    if (!buf) {
-        fclose(f);
-        return fc_err_prefix(FC_ENOMEM, "%s", path);
-    }
-    size_t got = fread(buf, 1, n, f);
-    int rerr = ferror(f);
-    fclose(f);
-    if (got != n || rerr) {
-        free(buf);
-        return fc_err_set(FC_EIO, "%s: read %zu of %zu bytes", path, got, n);
-    }
-    fc_err e = fc_image_load_mem(img, buf, n, path);
+    char *buf;
+    size_t n;
+    FC_TRY(fc_file_read(path, FC_IMAGE_MAX_FILE_BYTES, "images", &buf, &n));
+    fc_err e = fc_image_load_mem(img, (const uint8_t *)buf, n, path);
     free(buf);
     return e;
 }

@@ -8,39 +8,14 @@
 
 #include "core/base/mem.h"
 #include "core/image/preprocess.h"
+#include "core/base/file.h"
 
-#define MAX_JSON_BYTES ((long)64 << 20) /* config and tokenizer_config files are kilobytes */
-
-/* Reads path into a NUL-terminated string. FC_ENOTFOUND if it does not exist. */
-static fc_err read_text(const char *path, char **out) {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return fc_err_set(errno == ENOENT ? FC_ENOTFOUND : FC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_JSON_BYTES) {
-        fclose(f);
-        return fc_err_set(FC_EIO, "%s: not a regular file of at most %ld bytes", path, MAX_JSON_BYTES);
-    }
-    char *s = fc_malloc((size_t)st.st_size + 1, path);
-    if (!s) {
-        fclose(f);
-        return FC_ENOMEM;
-    }
-    size_t got = fread(s, 1, (size_t)st.st_size, f);
-    fclose(f);
-    if (got != (size_t)st.st_size) {
-        free(s);
-        return fc_err_set(FC_EIO, "%s: short read (%zu of %lld bytes)", path, got, (long long)st.st_size);
-    }
-    s[got] = 0;
-    *out = s;
-    return FC_OK;
-}
+#define MAX_JSON_BYTES ((size_t)64 << 20) /* config and tokenizer_config files are kilobytes */
 
 static fc_err read_json(const char *path, cJSON **out) {
     char *s;
     *out = NULL;
-    FC_TRY(read_text(path, &s));
+    FC_TRY(fc_file_read(path, MAX_JSON_BYTES, "a processor config", &s, NULL));
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithOpts(s, &end, 1);
     if (!j) {
@@ -99,7 +74,7 @@ fc_err fc_preproc_detect_kind(const char *dir, fc_preproc_kind *kind) {
     join(path, sizeof path, dir, "tokenizer_config.json");
     if (file_exists(path)) {
         char *s;
-        FC_TRY(read_text(path, &s));
+        FC_TRY(fc_file_read(path, MAX_JSON_BYTES, "a processor config", &s, NULL));
         if (strstr(s, "<slice>")) *kind = FC_PREPROC_MINICPMV;
         free(s);
         if (*kind) return FC_OK;

@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 
 #include "core/base/mem.h"
+#include "core/base/file.h"
 
 /* config.json files are a few KiB; anything this large is not one. */
 #define HFCONFIG_MAX_BYTES (16u << 20)
@@ -509,42 +510,6 @@ fc_err fc_hfconfig_parse(fc_model_config *cfg, const char *name, const char *buf
 
 /* ---- files and folders ---- */
 
-static fc_err read_file(const char *path, char **out, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return fc_err_set(errno == ENOENT ? FC_ENOTFOUND : FC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    fc_err e = FC_OK;
-    for (;;) {
-        if (n == cap) {
-            if (cap > HFCONFIG_MAX_BYTES) {
-                e = fc_err_set(FC_EFORMAT, "%s: more than %u bytes is too large for a config", path, HFCONFIG_MAX_BYTES);
-                break;
-            }
-            size_t ncap = cap ? cap * 2 : 8192;
-            char *nb = fc_realloc(buf, ncap, "config.json");
-            if (!nb) {
-                e = fc_err_prefix(FC_ENOMEM, "%s", path);
-                break;
-            }
-            buf = nb, cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) e = fc_err_set(FC_EIO, "%s: read error after %zu bytes", path, n);
-            break;
-        }
-    }
-    fclose(f);
-    if (e) {
-        free(buf);
-        return e;
-    }
-    *out = buf, *len = n;
-    return FC_OK;
-}
-
 fc_err fc_hfconfig_load(fc_model_config *cfg, const char *path) {
     struct stat st;
     if (stat(path, &st) != 0)
@@ -567,7 +532,7 @@ fc_err fc_hfconfig_load(fc_model_config *cfg, const char *path) {
     }
     char *buf = NULL;
     size_t len = 0;
-    FC_TRY(read_file(file, &buf, &len));
+    FC_TRY(fc_file_read(file, HFCONFIG_MAX_BYTES, "a config", &buf, &len));
     fc_err e = fc_hfconfig_parse(cfg, file, buf, len);
     free(buf);
     return e;

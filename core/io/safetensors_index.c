@@ -14,40 +14,9 @@
 #include <sys/stat.h>
 
 #include "core/base/mem.h"
+#include "core/base/file.h"
 
 #define ST_INDEX_MAX_BYTES ((size_t)64 << 20) /* real indexes are a few hundred KiB */
-
-static fc_err read_small_file(const char *path, size_t max, char **out, size_t *len) {
-    *out = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return fc_err_set(errno == ENOENT ? FC_ENOTFOUND : FC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(fp);
-        return fc_err_set(FC_EIO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)st.st_size > max) {
-        fclose(fp);
-        return fc_err_set(FC_EFORMAT, "%s: %lld bytes, larger than the %zu an index may have", path,
-                          (long long)st.st_size, max);
-    }
-    char *buf = fc_malloc((size_t)st.st_size + 1, path);
-    if (!buf) {
-        fclose(fp);
-        return FC_ENOMEM;
-    }
-    size_t n = fread(buf, 1, (size_t)st.st_size, fp);
-    bool err = ferror(fp);
-    fclose(fp);
-    if (err) {
-        free(buf);
-        return fc_err_set(FC_EIO, "%s: read failed", path);
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return FC_OK;
-}
 
 static char *dir_of(const char *path) {
     const char *slash = strrchr(path, '/');
@@ -59,14 +28,6 @@ static char *dir_of(const char *path) {
         d[n] = '\0';
     }
     return d;
-}
-
-static char *path_join(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = fc_malloc(n, "path");
-    bool slash = dir[0] && dir[strlen(dir) - 1] == '/';
-    if (p) snprintf(p, n, "%s%s%s", dir, slash ? "" : "/", name);
-    return p;
 }
 
 /* A shard name must stay inside the index's folder. */
@@ -169,7 +130,7 @@ fc_err fc_st_index_load(fc_st_index *ix, const char *path) {
         e = FC_ENOMEM;
         goto fail;
     }
-    if ((e = read_small_file(path, ST_INDEX_MAX_BYTES, &buf, &len)) != FC_OK) goto fail;
+    if ((e = fc_file_read(path, ST_INDEX_MAX_BYTES, "an index", &buf, &len)) != FC_OK) goto fail;
     size_t bad = fc_st_utf8_check(buf, len);
     if (bad < len) {
         e = fc_err_set(FC_EFORMAT, "%s: not valid UTF-8 at byte offset %zu", path, bad);
@@ -223,7 +184,7 @@ fc_err fc_st_model_resolve(const char *path, char **out, bool *is_index) {
     if (S_ISDIR(st.st_mode)) {
         static const char *const names[] = {"model.safetensors", "model.safetensors.index.json"};
         for (int i = 0; i < 2; i++) {
-            char *p = path_join(path, names[i]);
+            char *p = fc_path_join(path, names[i]);
             if (!p) return FC_ENOMEM;
             if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
                 *out = p;
@@ -279,7 +240,7 @@ static fc_err model_open_index(fc_st_model *m, const char *index_path) {
         goto done;
     }
     for (int i = 0; i < ix.n_shards; i++) {
-        char *sp = path_join(ix.dir, ix.shards[i]);
+        char *sp = fc_path_join(ix.dir, ix.shards[i]);
         if (!sp) {
             e = FC_ENOMEM;
             goto done;

@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "core/base/mem.h"
+#include "core/base/file.h"
 
 #define YAML_MAX_BYTES (16u << 20) /* a run config is a few KiB */
 #define MAX_FIELDS 64              /* per section: the duplicate check keeps one bit per row */
@@ -484,45 +485,10 @@ fc_err fc_yaml_parse(const fc_yaml_field *schema, void *obj, const char *name, c
     return e;
 }
 
-static fc_err read_whole(const char *path, char **out, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return fc_err_set(errno == ENOENT ? FC_ENOTFOUND : FC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    fc_err e = FC_OK;
-    for (;;) {
-        if (n == cap) {
-            if (cap > YAML_MAX_BYTES) {
-                e = fc_err_set(FC_EFORMAT, "%s: more than %u bytes is too large for a config", path, YAML_MAX_BYTES);
-                break;
-            }
-            char *nb = fc_realloc(buf, cap ? cap * 2 : 8192, "yaml file");
-            if (!nb) {
-                e = fc_err_prefix(FC_ENOMEM, "%s", path);
-                break;
-            }
-            buf = nb, cap = cap ? cap * 2 : 8192;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) e = fc_err_set(FC_EIO, "%s: read error after %zu bytes", path, n);
-            break;
-        }
-    }
-    fclose(f);
-    if (e) {
-        free(buf);
-        return e;
-    }
-    *out = buf, *len = n;
-    return FC_OK;
-}
-
 fc_err fc_yaml_load(const fc_yaml_field *schema, void *obj, const char *path) {
     char *buf = NULL;
     size_t len = 0;
-    fc_err e = read_whole(path, &buf, &len);
+    fc_err e = fc_file_read(path, YAML_MAX_BYTES, "a config", &buf, &len);
     if (e) {
         if (fc_yaml_defaults(schema, obj) == FC_OK) fc_yaml_free(schema, obj); /* pointers zeroed: free is safe */
         return e;
@@ -537,7 +503,7 @@ fc_err fc_yaml_peek_scalar(const char *path, const char *key, char **out, size_t
     if (line) *line = 0;
     char *buf = NULL;
     size_t len = 0;
-    FC_TRY(read_whole(path, &buf, &len));
+    FC_TRY(fc_file_read(path, YAML_MAX_BYTES, "a config", &buf, &len));
     yaml_document_t doc;
     fc_err e = len ? load_document(&doc, path, buf, len) : fc_err_set(FC_EFORMAT, "%s: file is empty", path);
     free(buf);

@@ -62,8 +62,11 @@ struct fc_tokenizer {
     bool re_jit;
 };
 
+/* Tokenizer files (vocab.json, merges.txt, tokenizer.json) are tens of MB at most. */
+#define FC_TOK_MAX_FILE_BYTES ((size_t)256 << 20)
+
 /* helpers in tokenizer.c */
-fc_err fc_tok_read_file(const char *path, char **data, size_t *len);
+
 fc_err fc_tok_ids_push(fc_tok_ids *ids, int32_t id);
 fc_err fc_tok_add_added(fc_tokenizer *t, const char *s, size_t n, int32_t id, bool special);
 const fc_tok_added *fc_tok_find_added_id(const fc_tokenizer *t, int32_t id);

@@ -9,6 +9,7 @@
 #include "core/base/mem.h"
 #include "core/text/tok_internal.h"
 #include "core/text/utf8.h"
+#include "core/base/file.h"
 
 /* The Qwen2 split regex (transformers' Qwen2Converter / tokenization_qwen2.py):
  *   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
@@ -26,7 +27,7 @@ static const char qwen2_pattern[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)"
 static fc_err load_vocab(fc_tokenizer *t, const char *path) {
     char *data;
     size_t len;
-    FC_TRY(fc_tok_read_file(path, &data, &len));
+    FC_TRY(fc_file_read(path, FC_TOK_MAX_FILE_BYTES, "a tokenizer file", &data, &len));
     cJSON *root = cJSON_ParseWithLength(data, len);
     free(data);
     if (!cJSON_IsObject(root)) {
@@ -55,7 +56,7 @@ static fc_err load_vocab(fc_tokenizer *t, const char *path) {
 static fc_err load_merges(fc_tokenizer *t, const char *path) {
     char *data;
     size_t len;
-    FC_TRY(fc_tok_read_file(path, &data, &len));
+    FC_TRY(fc_file_read(path, FC_TOK_MAX_FILE_BYTES, "a tokenizer file", &data, &len));
     fc_err e = FC_OK;
     uint32_t rank = 0;
     size_t line_no = 0;
@@ -101,7 +102,7 @@ fc_err fc_tok_qwen2_check_class(const char *dir) {
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
     char *data;
     size_t len;
-    FC_TRY(fc_tok_read_file(path, &data, &len));
+    FC_TRY(fc_file_read(path, FC_TOK_MAX_FILE_BYTES, "a tokenizer file", &data, &len));
     cJSON *root = cJSON_ParseWithLength(data, len);
     free(data);
     const cJSON *cls = cJSON_GetObjectItemCaseSensitive(root, "tokenizer_class");

@@ -10,31 +10,7 @@
 #include "core/base/mem.h"
 #include "core/text/nfc.h"
 #include "core/text/tok_internal.h"
-
-fc_err fc_tok_read_file(const char *path, char **data, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return fc_err_set(errno == ENOENT ? FC_ENOTFOUND : FC_EIO, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return fc_err_set(FC_EIO, "%s: not a regular file", path);
-    }
-    size_t n = (size_t)st.st_size;
-    char *buf = fc_malloc(n + 1, path);
-    if (!buf) {
-        fclose(f);
-        return FC_ENOMEM;
-    }
-    size_t got = fread(buf, 1, n, f);
-    fclose(f);
-    if (got != n) {
-        free(buf);
-        return fc_err_set(FC_EIO, "%s: read %zu of %zu bytes", path, got, n);
-    }
-    buf[n] = 0;
-    *data = buf, *len = n;
-    return FC_OK;
-}
+#include "core/base/file.h"
 
 fc_err fc_tok_ids_push(fc_tok_ids *ids, int32_t id) {
     if (ids->n == ids->cap) {
@@ -103,7 +79,7 @@ fc_err fc_tok_load_config(fc_tokenizer *t, const char *dir, bool required, bool 
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
     char *data;
     size_t len;
-    fc_err e = fc_tok_read_file(path, &data, &len);
+    fc_err e = fc_file_read(path, FC_TOK_MAX_FILE_BYTES, "a tokenizer file", &data, &len);
     if (e == FC_ENOTFOUND && !required) return FC_OK;
     if (e) return e;
     cJSON *root = cJSON_ParseWithLength(data, len);

@@ -432,7 +432,7 @@ static void test_corpus_gives_clean_errors(fc_test *t) {
                  "%s: got %s '%s'", cases[i].file, fc_err_name(e), fc_errmsg());
     }
     fc_image im;
-    FC_CHECK(t, fc_image_load(&im, "tests/corpus/image/no_such_file.jpg") == FC_EIO && strstr(fc_errmsg(), "no_such_file"),
+    FC_CHECK(t, fc_image_load(&im, "tests/corpus/image/no_such_file.jpg") == FC_ENOTFOUND && strstr(fc_errmsg(), "no_such_file"),
              "missing file: %s", fc_errmsg());
     FC_CHECK(t, fc_image_load(&im, "tests/corpus/image") == FC_EIO, "a directory: %s", fc_errmsg());
 }
