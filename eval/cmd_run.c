@@ -1,19 +1,22 @@
 /* cmd_run.c: `fc-eval run`: ask a VLM (LLaVA-1.5 or MiniCPM-V-2.6) a question about images and print the
- * answer; the CPU reference path end to end (preprocess, vision tower, prompt, prefill, decode). */
+ * answer; the CPU reference path end to end (preprocess, vision tower, prompt, prefill, decode), with
+ * --method the prompt's KV compressed between prefill and decode. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/base/cli.h"
+#include "core/base/mem.h"
 #include "eval/commands.h"
+#include "eval/compress_apply.h"
 #include "eval/llm_prompt.h"
 #include "eval/vlm_input.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: fc-eval run --model DIR --image FILE [--image FILE ...] --prompt TEXT [--max-new-tokens N]\n"
                "                   [--temperature T] [--top-k K] [--top-p P] [--seed S] [--tokenizer DIR]\n"
-               "                   [--show-prompt] [--print-ids]\n"
+               "                   [--show-prompt] [--print-ids] [--method SPEC [--hold-last]]\n"
                "Asks the model about the images with its chat template and prints the answer.\n"
                "  --model DIR         Hugging Face folder, config.json model_type llava or minicpmv\n"
                "  --image FILE        JPEG or PNG; repeat for several images (all placed before the text)\n"
@@ -26,7 +29,12 @@ static void usage(FILE *f) {
                "  --seed S            RNG seed (default 0): the same seed gives the same answer\n"
                "  --tokenizer DIR     take the tokenizer files from DIR instead of --model\n"
                "  --show-prompt       first print the prompt's token count and each image's span of tokens\n"
-               "  --print-ids         print the answer's token ids instead of its text\n");
+               "  --print-ids         print the answer's token ids instead of its text\n"
+               "  --method SPEC       compress the prompt's KV after the prefill (see fc-eval methods; image spans\n"
+               "                      from the request's layout, so ccm and scope=image work) and first print\n"
+               "                      \"compress SPEC: A -> B tokens per layer (Rx achieved, ...), KV X -> Y bytes\"\n"
+               "  --hold-last         with --method: cache the prompt without its last token, which is then the\n"
+               "                      first decode input (FastCache's serving convention)\n");
 }
 
 typedef struct {
@@ -35,8 +43,52 @@ typedef struct {
     int n_images;
     long max_new, top_k, seed;
     double temperature, top_p;
-    bool show_prompt, print_ids;
+    bool show_prompt, print_ids, hold_last;
+    const char *method;
 } run_opts;
+
+/* Prefill, compression with o->method, then decoding as fc_generate does for one request (same sampler,
+ * same RNG stream, same stop rule), so --method none-like specs answer as the plain path. */
+static fc_err generate_compressed(const run_opts *o, fc_eval_vlm *v, fc_kv_pool *kv, const fc_gen_params *gp,
+                                  int32_t *out, int *n_out) {
+    fc_llm *llm = v->vlm->llm;
+    const int V = llm->cfg.vocab_size, T = v->req.n_ids, at = o->hold_last ? T - 1 : T;
+    fc_compress_method *cm = NULL;
+    fc_compress_span *spans = fc_malloc((size_t)(v->req.n_spans + 1) * sizeof *spans, "run spans");
+    float *logits = fc_malloc((size_t)V * sizeof(float), "run logits");
+    fc_sampler smp = {0};
+    fc_compress_seq_result r;
+    fc_rng rng;
+    int seq = -1;
+    *n_out = 0;
+    fc_err e = spans && logits ? FC_OK : FC_ENOMEM;
+    if (!e) e = fc_compress_create(o->method, &cm);
+    if (!e) e = fc_sampler_init(&smp, V);
+    if (!e) e = fc_kv_seq_create(kv, &seq);
+    if (!e && at < 1) e = fc_err_set(FC_EINVAL, "--hold-last: the prompt has only %d token", T);
+    if (e) goto done;
+    fc_llm_seq_input in = fc_vlm_seq_input(&v->req, seq);
+    int n_spans = fc_eval_image_spans(&v->req, at, spans);
+    if ((e = fc_eval_prefill_compress(llm, kv, &in, at, cm, spans, n_spans, FC_LLM_ROWS_LAST, logits, &r))) goto done;
+    fc_eval_print_compress(stdout, cm, &r);
+    if (at < T && (e = fc_llm_decode(llm, kv, &seq, &v->req.ids[T - 1], 1, logits))) goto done;
+    fc_rng_seed(&rng, gp->seed, 0);
+    for (;;) {
+        int32_t t = fc_sample(logits, V, gp, &rng, &smp);
+        bool eos = false;
+        for (int i = 0; i < gp->n_eos; i++) eos |= t == gp->eos_ids[i];
+        if (eos) break;
+        out[(*n_out)++] = t;
+        if (*n_out >= gp->max_new_tokens) break;
+        if ((e = fc_llm_decode(llm, kv, &seq, &t, 1, logits))) goto done;
+    }
+done:
+    if (seq >= 0) fc_kv_seq_free(kv, seq);
+    fc_sampler_free(&smp);
+    fc_compress_free(cm);
+    free(spans), free(logits);
+    return e;
+}
 
 static fc_err run(const run_opts *o) {
     fc_eval_vlm v;
@@ -54,7 +106,9 @@ static fc_err run(const run_opts *o) {
     }
     fc_gen_params gp = fc_vlm_gen_params(v.vlm, (int)o->max_new, (float)o->temperature, (int)o->top_k, (float)o->top_p,
                                          (uint64_t)o->seed);
-    if ((e = fc_vlm_generate(v.vlm, kv, &v.req, 1, &gp, &out, &n_out))) goto done;
+    if (o->method) e = generate_compressed(o, &v, kv, &gp, out, &n_out);
+    else e = fc_vlm_generate(v.vlm, kv, &v.req, 1, &gp, &out, &n_out);
+    if (e) goto done;
     if (o->print_ids) {
         for (int i = 0; i < n_out; i++) printf(i ? " %" PRId32 : "%" PRId32, out[i]);
         fputc('\n', stdout);
@@ -90,15 +144,23 @@ int fc_cmd_run(int argc, char **argv) {
             fc_cli_opt(argc, argv, &i, "--max-new-tokens", &mx, &missing) ||
             fc_cli_opt(argc, argv, &i, "--temperature", &te, &missing) ||
             fc_cli_opt(argc, argv, &i, "--top-k", &tk, &missing) || fc_cli_opt(argc, argv, &i, "--top-p", &tp, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--seed", &sd, &missing))
+            fc_cli_opt(argc, argv, &i, "--seed", &sd, &missing) || fc_cli_opt(argc, argv, &i, "--method", &o.method, &missing))
             continue;
         if (missing) return 2;
         if (!strcmp(argv[i], "--show-prompt")) o.show_prompt = true;
         else if (!strcmp(argv[i], "--print-ids")) o.print_ids = true;
+        else if (!strcmp(argv[i], "--hold-last")) o.hold_last = true;
         else return fc_cli_error("run: unknown option '%s' (see fc-eval run --help)", argv[i]), 2;
     }
     if (!o.model || !o.prompt) return fc_cli_error("run: --model DIR and --prompt TEXT are required"), 2;
     if (o.n_images == 0) return fc_cli_error("run: give at least one --image FILE"), 2;
+    if (o.hold_last && !o.method) return fc_cli_error("run: --hold-last needs --method"), 2;
+    if (o.method) { /* a bad spec fails before the model loads */
+        fc_compress_method *cm = NULL;
+        fc_err ce = fc_compress_create(o.method, &cm);
+        fc_compress_free(cm);
+        if (ce) return fc_cli_fail(ce);
+    }
     fc_err e = FC_OK;
     if ((mx && (e = fc_cli_parse_long("--max-new-tokens", mx, 1, 1 << 20, &o.max_new))) ||
         (tk && (e = fc_cli_parse_long("--top-k", tk, 0, 1 << 24, &o.top_k))) ||

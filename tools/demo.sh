@@ -45,5 +45,15 @@ step "MiniCPM-V-2.6 end to end (tiny random weights; the image is sliced 2x2 + o
 step "the compression methods and their options"
 "$BIN/fc-eval" methods > "$out/methods.txt"
 grep -E '^[a-z_]+' "$out/methods.txt"
+
+step "LLaVA-1.5 (tiny) with its prompt's KV compressed between prefill and decode: KV bytes before -> after"
+# ccm: an untrained random compressor of llava-tiny's shape (tools/make_compress_fixtures.py); the
+# baselines with kvpress semantics; the 34-token prompt needs SnapKV's window below 34. Token ids, not text:
+# the tiny model's vocabulary (32064) is larger than the tokenizer's, and random weights may pick the rest
+for method in ccm:weights=tests/fixtures/compress/ccm_llava_tiny_random.safetensors \
+              snapkv:ratio=2,window=8 knorm:ratio=4,scope=image; do
+  "$BIN/fc-eval" run --model tests/fixtures/vlm/llava-tiny --tokenizer "$models/llava-1.5-7b-hf" \
+    --image "$image" --prompt "What is on the table?" --max-new-tokens 8 --print-ids --method "$method"
+done
 echo
 echo "demo done; outputs in $out/"

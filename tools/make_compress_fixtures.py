@@ -20,8 +20,13 @@ Writes tests/fixtures/compress/:
   ccm_weights.safetensors    a random FastCache LLaVA-layout compressor (tools/convert_fastcache_pth.py output)
   ccm_ref.safetensors        random K, V with image spans and the torch outputs of the same compressor
   ccm_minicpm.safetensors    a random FastCache MiniCPM-layout compressor (tk/tv only, 1 layer, D=16)
-  e2e_llama/, e2e_logits.safetensors
-                             a tiny HF Llama and kvpress's logits for 4 tokens decoded on its compressed cache
+  ccm_llava_tiny_random.safetensors
+                             a RANDOM (untrained) LLaVA-layout compressor fitting tests/fixtures/vlm/llava-tiny
+                             (2 layers, D=8, cf=4), for the demo and CLI tests
+  e2e_llama/, e2e_logits.safetensors, e2e_qwen2/, e2e_logits_qwen2.safetensors
+                             tiny HF Llama / Qwen2 (GQA) models and kvpress's logits for 4 teacher-forced tokens
+                             decoded on the cache each press compressed (every baseline but random, 2x/4x/8x),
+                             plus FastCache's CCM on the Llama (see make_e2e_fixture)
   VERSIONS                   library versions that made these files
 
 Deterministic: torch.manual_seed everywhere; run with the venv of tools/requirements.txt.
@@ -249,39 +254,114 @@ def make_ccm_fixture():
     print("ccm fixtures written")
 
 
-def make_e2e_fixture():
-    """A tiny Llama in HF layout and kvpress's logits for 4 question tokens after compressing a 100-token
-    context, fed at the original positions as kvpress's pipeline does (generate_answer: position_ids from
-    the uncompressed context length). Only presses that need K/V alone: our LLM forward gives no queries."""
-    torch.manual_seed(21)
-    cfg = transformers.LlamaConfig(vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                                   rope_theta=10000.0, tie_word_embeddings=True, attn_implementation="sdpa")
-    model = transformers.LlamaForCausalLM(cfg).eval()
-    folder = os.path.join(OUT, "e2e_llama")
+E2E_CTX, E2E_Q, E2E_VOCAB = 200, 4, 512
+# Short context: SnapKV/PyramidKV run with window 16 (kvpress's default 64 would leave 8x keeping fewer
+# entries than the window, whose padded scores tie), PyramidKV with beta 2 so 2x and 4x get a real pyramid
+# (kvpress falls back to SnapKV's uniform budget when (S/x)/beta < window: beta 20 always would here).
+E2E_PRESSES = {
+    "knorm": (lambda cr: KnormPress(cr), ""),
+    "snapkv": (lambda cr: SnapKVPress(cr, window_size=16), ",window=16"),
+    "expected_attention": (lambda cr: ExpectedAttentionPress(cr), ""),
+    "streaming_llm": (lambda cr: StreamingLLMPress(cr), ""),
+    "tova": (lambda cr: TOVAPress(cr), ""),
+    "observed_attention": (lambda cr: ObservedAttentionPress(cr), ""),
+    "pyramidkv": (lambda cr: PyramidKVPress(cr, window_size=16, beta=2), ",window=16,beta=2"),
+}
+
+
+def e2e_model(family, attn):
+    torch.manual_seed(21 if family == "llama" else 22)
+    common = dict(vocab_size=E2E_VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                  tie_word_embeddings=True, attn_implementation=attn)
+    if family == "llama":
+        m = transformers.LlamaForCausalLM(transformers.LlamaConfig(rope_theta=10000.0, **common))
+    else:
+        m = transformers.Qwen2ForCausalLM(transformers.Qwen2Config(rope_theta=1000000.0, use_sliding_window=False,
+                                                                   **common))
+    with torch.no_grad():  # spread the attention as in tiny_model, so scores are far from ties
+        for layer in m.model.layers:
+            layer.self_attn.q_proj.weight.mul_(4.0)
+            layer.self_attn.k_proj.weight.mul_(4.0)
+    return m.eval()
+
+
+def e2e_decode(model, cache, q, pos0):
+    """Teacher-forced decode of the question tokens one at a time at positions pos0, pos0+1, ... (kvpress's
+    generate_answer: position_ids from the uncompressed context length). One token per call keeps HF's masks
+    trivial when PyramidKV leaves the layers at different lengths. Returns logits [n_q, V]."""
+    rows = []
+    for i in range(q.shape[1]):
+        out = model(input_ids=q[:, i:i + 1], past_key_values=cache, position_ids=torch.tensor([[pos0 + i]]))
+        rows.append(out.logits[0, -1])
+    return torch.stack(rows).float().contiguous()
+
+
+def make_e2e_fixture(family):
+    """A tiny HF model (Llama, or Qwen2 with q/k/v bias; both GQA 4:2, D=16) and kvpress's logits for 4
+    teacher-forced question tokens after each press compressed a 200-token context during prefill
+    (`with press(model): model.model(ctx)`, as kvpress's pipeline does), at 2x, 4x, 8x.
+    Writes e2e_{family}/ and e2e_logits[_qwen2].safetensors: context, question, none.logits,
+    {press}.r{x}.logits [4, V], {press}.r{x}.cache_len [L] (per layer), spec of each case in the metadata."""
+    model = e2e_model(family, "sdpa")
+    eager = e2e_model(family, "eager")
+    eager.load_state_dict(model.state_dict())
+    folder = os.path.join(OUT, f"e2e_{family}")
     model.save_pretrained(folder, safe_serialization=True)
     for extra in os.listdir(folder):
         if extra not in ("config.json", "model.safetensors"):
             os.remove(os.path.join(folder, extra))
-    perm = torch.randperm(512)
-    ctx, q = perm[:100].unsqueeze(0), perm[100:104].unsqueeze(0)
+    torch.manual_seed(23)
+    perm = torch.randperm(E2E_VOCAB)  # distinct tokens: no exact Knorm ties (see make_press_fixture)
+    ctx, q = perm[:E2E_CTX].unsqueeze(0), perm[E2E_CTX:E2E_CTX + E2E_Q].unsqueeze(0)
     tensors = {"context": ctx[0].to(torch.int32), "question": q[0].to(torch.int32)}
-    cases = {"none": None, "knorm_r2": KnormPress(0.5), "knorm_r4": KnormPress(0.75),
-             "streaming_llm_r4": StreamingLLMPress(0.75)}
-    for name, press in cases.items():
+    specs, gaps = {}, {}
+    with torch.no_grad():
         cache = transformers.DynamicCache()
-        with torch.no_grad():
-            if press is None:
-                model.model(input_ids=ctx, past_key_values=cache)
-            else:
-                with press(model):
-                    model.model(input_ids=ctx, past_key_values=cache)
-            out = model(input_ids=q, past_key_values=cache, position_ids=torch.arange(100, 104).unsqueeze(0))
-        tensors[f"{name}.logits"] = out.logits[0].float().contiguous()
-        tensors[f"{name}.cache_len"] = torch.tensor([cache.get_seq_length() - 4], dtype=torch.int32)
-    # FastCache's CCM (LLaVA layout, random init, converted to ours) on the same prefill, image span [10, 70)
-    # cut by the checkpoint's "prefix" rule; new tokens renumbered from the compressed length (position_rule
-    # "compressed", as FastCache's LLaVA was trained and served)
+        model.model(input_ids=ctx, past_key_values=cache)
+        tensors["none.logits"] = e2e_decode(model, cache, q, E2E_CTX)
+        for name, (make, extra) in E2E_PRESSES.items():
+            for x in RATIOS:
+                press = make(1.0 - 1.0 / x)
+                m = eager if name == "observed_attention" else model
+                rec = []
+                orig = press.score
+
+                def score(module, hidden_states, keys, values, attentions, kwargs, orig=orig, rec=rec, press=press):
+                    sc = orig(module, hidden_states, keys, values, attentions, kwargs)
+                    _, n_kept = kept_from_scores(press, module, sc, keys.shape[2])
+                    rec.append(boundary_gap(sc, n_kept))
+                    return sc
+
+                press.score = score
+                cache = transformers.DynamicCache()
+                with press(m):
+                    m.model(input_ids=ctx, past_key_values=cache)
+                lens = [cache.get_seq_length(l) for l in range(len(cache))]
+                key = f"{name}.r{x}"
+                tensors[f"{key}.logits"] = e2e_decode(m, cache, q, E2E_CTX)
+                tensors[f"{key}.cache_len"] = torch.tensor(lens, dtype=torch.int32)
+                specs[key] = f"{name}:ratio={x}{extra}"
+                gaps[key] = min(rec)
+                # our f32 K/Q differ from torch's by ~1e-6 relative (2-layer f32 model): a smaller
+                # boundary gap could flip the kept set between the two sides
+                assert gaps[key] > 1e-5, (family, key, gaps[key])
+    meta = {"family": family, "context": str(E2E_CTX), "decode": "teacher-forced, one token per call, positions "
+            "from the uncompressed context length", "specs": json.dumps(specs, sort_keys=True),
+            "boundary_gaps": json.dumps(gaps, sort_keys=True), **versions()}
+    if family == "llama":
+        add_ccm_e2e(model, ctx, q, tensors)
+    name = "e2e_logits.safetensors" if family == "llama" else f"e2e_logits_{family}.safetensors"
+    save_file(tensors, os.path.join(OUT, name), metadata=meta)
+    print(f"e2e fixtures for {family} written; smallest boundary gaps",
+          sorted(gaps.items(), key=lambda kv: kv[1])[:3])
+
+
+def add_ccm_e2e(model, ctx, q, tensors):
+    """FastCache's CCM (LLaVA layout, random init, converted to ours) on the same prefill, image span [10, 70)
+    cut by the checkpoint's "prefix" rule; new tokens renumbered from the compressed length (position_rule
+    "compressed", as FastCache's LLaVA was trained and served)."""
+    torch.manual_seed(24)
     comp = conv.KVCacheLinearDecoupleCompressor(n_layers=2, head_dim=16, compression_factor=5, min_seq_len=2).eval()
     with tempfile.TemporaryDirectory() as tmp:
         torch.save(comp.state_dict(), os.path.join(tmp, "c.pth"))
@@ -298,14 +378,28 @@ def make_e2e_fixture():
             outs = []
             for which, x in (("k", layer.keys), ("v", layer.values)):
                 outs.append(torch.cat([conv.compress_layer(x[:, :, a:b], conv.mlp_for(comp, l, which, im), 5, 2)
-                                       for a, b, im in conv.segments(100, [(10, 70)], "prefix")], dim=2))
+                                       for a, b, im in conv.segments(E2E_CTX, [(10, 70)], "prefix")], dim=2))
             layer.keys, layer.values = outs
         C = cache.get_seq_length()
-        out = model(input_ids=q, past_key_values=cache, position_ids=torch.arange(C, C + 4).unsqueeze(0))
-    tensors["ccm.logits"] = out.logits[0].float().contiguous()
-    tensors["ccm.cache_len"] = torch.tensor([C], dtype=torch.int32)
-    save_file(tensors, os.path.join(OUT, "e2e_logits.safetensors"), metadata=versions())
-    print("e2e fixtures written")
+        tensors["ccm.logits"] = e2e_decode(model, cache, q, C)
+    tensors["ccm.cache_len"] = torch.tensor([C, C], dtype=torch.int32)
+
+
+def make_ccm_llava_tiny():
+    """A CCM checkpoint that fits tests/fixtures/vlm/llava-tiny (2 layers, head_dim 8), RANDOM weights, for
+    the demo and the CLI tests of `fc-eval run --method ccm:...` (shapes and plumbing only: it was never
+    trained, so its answers mean nothing). cf=4 so llava-tiny's 16 image tokens make 4 windows."""
+    torch.manual_seed(25)
+    comp = conv.KVCacheLinearDecoupleCompressor(n_layers=2, head_dim=8, compression_factor=4, min_seq_len=2).eval()
+    path = os.path.join(OUT, "ccm_llava_tiny_random.safetensors")
+    with tempfile.TemporaryDirectory() as tmp:
+        torch.save(comp.state_dict(), os.path.join(tmp, "c.pth"))
+        conv.main([os.path.join(tmp, "c.pth"), path, "--family", "llava", "--cf", "4"])
+    with safe_open(path, "pt") as f:
+        meta, st_tensors = dict(f.metadata()), {k: f.get_tensor(k) for k in f.keys()}
+    meta["source"] = "RANDOM init, untrained (tools/make_compress_fixtures.py make_ccm_llava_tiny): for llava-tiny demos"
+    save_file(st_tensors, path, metadata=meta)
+    print(f"{path} written")
 
 
 def versions():
@@ -318,7 +412,9 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(1)
     make_ccm_fixture()
-    make_e2e_fixture()
+    make_ccm_llava_tiny()
+    for fam in ("llama", "qwen2"):
+        make_e2e_fixture(fam)
     for fam in ("llama", "qwen2"):
         make_press_fixture(fam)
     with open(os.path.join(OUT, "VERSIONS"), "w") as f:

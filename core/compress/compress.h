@@ -102,8 +102,8 @@ double fc_compress_ratio(const fc_compress_method *m);   /* "x" form; ccm: its w
 /* True when tokens after compression should take positions from the compressed length (a CCM checkpoint
  * trained that way, position_rule "compressed"); false: they continue from the original length. */
 bool fc_compress_renumbers_positions(const fc_compress_method *m);
-/* False for methods whose kept count varies by layer (pyramidkv), which a one-length-per-sequence paged
- * pool cannot hold. */
+/* False for methods whose kept count varies by layer (pyramidkv): the pool then holds each layer at its
+ * own length (kv_pool.h per-layer block tables). */
 bool fc_compress_uniform_length(const fc_compress_method *m);
 /* kvpress's compression_ratio = 1 - 1/ratio (fraction removed). */
 double fc_compress_kvpress_ratio(const fc_compress_method *m);

@@ -6,10 +6,13 @@
 #include "core/base/mem.h"
 #include "core/base/timer.h"
 
-static size_t seq_bytes(const fc_kv_pool *pool, int len) {
+/* Exact bytes of `entries[l]` entries in each layer: the layer blocks they need x one block's bytes. */
+static size_t layer_bytes(const fc_kv_pool *pool, const int *len) {
     fc_kv_stats st;
     fc_kv_pool_stats(pool, &st);
-    return (size_t)fc_kv_blocks_for(pool, len) * st.bytes_per_block;
+    size_t b = 0;
+    for (int l = 0; l < pool->p.n_layers; l++) b += (size_t)fc_kv_blocks_for(pool, len[l]) * st.bytes_per_layer_block;
+    return b;
 }
 
 fc_err fc_compress_sequence(fc_kv_pool *pool, int seq, const fc_compress_method *m, int n_q_heads,
@@ -17,19 +20,21 @@ fc_err fc_compress_sequence(fc_kv_pool *pool, int seq, const fc_compress_method 
                             fc_compress_seq_result *res) {
     double t0 = fc_time_now();
     if (!fc_kv_seq_live(pool, seq)) return fc_err_set(FC_EINVAL, "compress: sequence %d is not live", seq);
-    const int L = pool->p.n_layers, Hkv = pool->p.n_kv_heads, D = pool->p.head_dim, S = fc_kv_seq_len(pool, seq);
-    if (S < 1) return fc_err_set(FC_EINVAL, "compress: sequence %d is empty", seq);
-    if (!fc_compress_uniform_length(m)) /* refused before any layer is rewritten */
-        return fc_err_set(FC_EUNSUPPORTED, "compress: %s gives each layer its own length; the paged pool keeps one "
-                          "length per sequence", fc_compress_name(m));
+    const int L = pool->p.n_layers, Hkv = pool->p.n_kv_heads, D = pool->p.head_dim, Smax = fc_kv_seq_len(pool, seq);
+    if (Smax < 1) return fc_err_set(FC_EINVAL, "compress: sequence %d is empty", seq);
     size_t n;
-    if (!fc_mul_size((size_t)Hkv * S, (size_t)D, &n)) return fc_err_set(FC_ENOMEM, "compress: KV size overflows");
+    if (!fc_mul_size((size_t)Hkv * Smax, (size_t)D, &n)) return fc_err_set(FC_ENOMEM, "compress: KV size overflows");
     float *k = fc_malloc(n * sizeof(float), "compress K"), *v = fc_malloc(n * sizeof(float), "compress V");
     float *ko = fc_malloc(n * sizeof(float), "compress K out"), *vo = fc_malloc(n * sizeof(float), "compress V out");
-    int32_t *kept = fc_malloc(sizeof(int32_t) * (size_t)Hkv * S, "compress kept");
-    fc_err e = k && v && ko && vo && kept ? FC_OK : FC_ENOMEM;
-    int n_out = -1;
+    int32_t *kept = fc_malloc(sizeof(int32_t) * (size_t)Hkv * Smax, "compress kept");
+    int *before = fc_calloc((size_t)L, sizeof(int), "compress lengths"), *after = fc_calloc((size_t)L, sizeof(int), "compress lengths");
+    fc_err e = k && v && ko && vo && kept && before && after ? FC_OK : FC_ENOMEM;
     for (int l = 0; l < L && !e; l++) {
+        const int S = before[l] = fc_kv_seq_layer_len(pool, seq, l);
+        if (S < 1) {
+            e = fc_err_set(FC_EINVAL, "compress: sequence %d: layer %d is empty", seq, l);
+            break;
+        }
         e = fc_kv_gather_layer(pool, seq, l, k, v);
         fc_compress_inputs in = {.Hkv = Hkv, .H = n_q_heads, .S = S, .D = D, .k = k, .v = v, .layer = l,
                                  .n_layers = L, .spans = spans, .n_spans = n_spans};
@@ -37,23 +42,28 @@ fc_err fc_compress_sequence(fc_kv_pool *pool, int seq, const fc_compress_method 
         in.k = k, in.v = v, in.S = S, in.Hkv = Hkv, in.D = D, in.layer = l, in.n_layers = L; /* ours, not theirs */
         fc_compress_output o = {ko, vo, kept, 0, false};
         if (!e) e = fc_err_prefix(fc_compress_layer(m, &in, &o), "sequence %d", seq);
-        if (!e && n_out >= 0 && o.n_out != n_out)
-            e = fc_err_set(FC_EUNSUPPORTED, "compress: %s keeps %d entries in layer %d but %d in layer 0; the paged "
-                           "pool keeps one length per sequence", fc_compress_name(m), o.n_out, l, n_out);
-        n_out = o.n_out;
-        if (!e) e = fc_kv_write_layer(pool, seq, l, ko, vo, n_out);
+        if (!e) e = fc_kv_write_layer(pool, seq, l, ko, vo, o.n_out);
+        /* this layer's surplus blocks go back now: the peak stays at one layer's worth of slack */
+        if (!e) e = fc_kv_truncate_layer(pool, seq, l, o.n_out);
+        after[l] = o.n_out;
     }
     free(k), free(v), free(ko), free(vo), free(kept);
-    if (e) return e;
-    int next = fc_kv_seq_next_pos(pool, seq);
-    FC_TRY(fc_kv_truncate(pool, seq, n_out));
-    if (fc_compress_renumbers_positions(m)) {
-        FC_TRY(fc_kv_seq_set_next_pos(pool, seq, n_out));
-        next = n_out;
+    int next = fc_kv_seq_next_pos(pool, seq), longest = 0, shortest = e ? 0 : after[0];
+    int64_t sum_before = 0, sum_after = 0;
+    for (int l = 0; l < L && !e; l++) {
+        longest = after[l] > longest ? after[l] : longest;
+        shortest = after[l] < shortest ? after[l] : shortest;
+        sum_before += before[l], sum_after += after[l];
     }
-    if (res) {
-        *res = (fc_compress_seq_result){S, n_out, next, seq_bytes(pool, S), seq_bytes(pool, n_out),
-                                        (double)S / n_out, fc_time_now() - t0};
+    if (!e && fc_compress_renumbers_positions(m)) { /* ccm trained on renumbered positions: one length */
+        e = fc_kv_seq_set_next_pos(pool, seq, longest);
+        next = longest;
     }
-    return FC_OK;
+    if (!e && res) {
+        *res = (fc_compress_seq_result){Smax, longest, next, layer_bytes(pool, before), fc_kv_seq_bytes(pool, seq),
+                                        (double)sum_before / (double)sum_after, fc_time_now() - t0, sum_before,
+                                        sum_after, shortest};
+    }
+    free(before), free(after);
+    return e;
 }

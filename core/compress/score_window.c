@@ -51,7 +51,7 @@ static float max_of(const float *x, size_t n) {
 
 fc_err fc_score_snapkv(const fc_compress_opts *o, const fc_compress_inputs *in, float *scores) {
     const int W = o->window, S = in->S, H = in->H, g = in->H / in->Hkv, n = S - W, kk = o->kernel;
-    FC_TRY(need_window(in, W, "snapkv"));
+    FC_TRY(need_window(in, W, o->beta ? "pyramidkv" : "snapkv")); /* beta: only pyramidkv's table has it */
     size_t na, nm;
     if (!fc_mul_size((size_t)H * W, (size_t)S, &na) || !fc_mul_size((size_t)H, (size_t)n, &nm))
         return fc_err_set(FC_ENOMEM, "snapkv: attention size overflows");

@@ -12,6 +12,7 @@
 
 #include "core/base/mem.h"
 #include "core/model/llm.h"
+#include "core/model/llm_capture.h"
 #include "kernels/ops.h"
 
 enum { MLP_ROWS = 512 };
@@ -151,19 +152,27 @@ static fc_err attention_block(fc_llm *m, fc_kv_pool *kv, int l, const fc_llm_seq
     FC_TRY(fc_op_linear(&k, &xn, &L->wk, opt(&L->bk)));
     FC_TRY(fc_op_linear(&v, &xn, &L->wv, opt(&L->bv)));
     fc_tensor q3 = view3(a->q, N, H, D), k3 = view3(a->k, N, Hkv, D);
+    for (int i = 0; i < n_in; i++) /* captures: off is one pointer test per sequence and layer */
+        if (in[i].capture)
+            FC_TRY(fc_llm_capture_pre_rope(in[i].capture, l, a->q + a->pseq[i].q_start * H * D, in[i].n));
     FC_TRY(fc_op_rope(&q3, a->pos, (float)c->rope_theta));
     FC_TRY(fc_op_rope(&k3, a->pos, (float)c->rope_theta));
     /* the new tokens' K/V go to slots [len, len + n) of each sequence, then attention reads them back */
     size_t row = (size_t)(Hkv * D) * sizeof(float);
     int64_t r = 0;
     for (int i = 0; i < n_in; i++) {
-        int len = fc_kv_seq_len(kv, in[i].seq);
+        int len = fc_kv_seq_layer_len(kv, in[i].seq, l); /* each layer at its own length (PyramidKV) */
         for (int t = 0; t < in[i].n; t++, r++) {
             memcpy(fc_kv_slot_k(kv, in[i].seq, l, len + t), a->k + r * Hkv * D, row);
             memcpy(fc_kv_slot_v(kv, in[i].seq, l, len + t), a->v + r * Hkv * D, row);
         }
-        a->pseq[i].blocks = fc_kv_seq_blocks(kv, in[i].seq);
+        a->pseq[i].n_keys = len + in[i].n;
+        a->pseq[i].blocks = fc_kv_seq_layer_blocks(kv, in[i].seq, l);
     }
+    for (int i = 0; i < n_in; i++)
+        if (in[i].capture)
+            FC_TRY(fc_llm_capture_post_rope(in[i].capture, l, a->q + a->pseq[i].q_start * H * D, in[i].n, kv,
+                                            in[i].seq));
     fc_tensor att = view2(a->att, N, H * D);
     fc_tensor kc = fc_kv_layer_k(kv, l), vc = fc_kv_layer_v(kv, l);
     FC_TRY(fc_op_paged_attention(&att, &q3, &kc, &vc, a->pseq, n_in, 1.0f / sqrtf((float)D)));
@@ -193,8 +202,8 @@ static fc_err run(fc_llm *m, fc_kv_pool *kv, const fc_llm_seq_input *in, int n_i
     const fc_llm_config *c = &m->cfg;
     int64_t C = c->hidden_size, r = 0;
     for (int i = 0; i < n_in; i++) {
-        int len = fc_kv_seq_len(kv, in[i].seq), pos0 = fc_kv_seq_next_pos(kv, in[i].seq);
-        a->pseq[i] = (fc_paged_seq){.q_start = (int)r, .n_q = in[i].n, .n_keys = len + in[i].n};
+        int pos0 = fc_kv_seq_next_pos(kv, in[i].seq);
+        a->pseq[i] = (fc_paged_seq){.q_start = (int)r, .n_q = in[i].n}; /* n_keys, blocks: per layer */
         for (int t = 0; t < in[i].n; t++) a->pos[r + t] = pos0 + t;
         r += in[i].n;
     }

@@ -8,9 +8,12 @@
  *
  * One forward call takes any number of sequences, each appending n >= 1 tokens to its own cache: a prefill
  * is a sequence with its whole prompt, a decode step a sequence with one token, and both may be mixed.
- * Tokens are concatenated without padding; attention runs per sequence over its own blocks. A token's
- * RoPE position is the sequence's next_pos (kv_pool.h) plus its index in the call, so a compressed cache
- * continues at the positions the uncompressed one would have had.
+ * Tokens are concatenated without padding; attention runs per sequence and per layer over that layer's own
+ * blocks and length (layers of one sequence may hold different numbers of entries after PyramidKV; each
+ * appends its new entries at its own length). A token's RoPE position is the sequence's next_pos
+ * (kv_pool.h) plus its index in the call, so a compressed cache continues at the positions the
+ * uncompressed one would have had. A sequence input may carry a capture (llm_capture.h) that records what
+ * the query-aware compression methods need during this call.
  *
  * Ownership: fc_llm owns its weights' mapping (or borrows the caller's fc_st_model, see fc_llm_create),
  * and one activation buffer sized for the largest call seen (so a decode loop of a fixed batch does not
@@ -50,6 +53,9 @@ typedef struct {
     size_t act_cap;
 } fc_llm;
 
+/* Prefill records for the query-aware compression methods (llm_capture.h); NULL = off. */
+typedef struct fc_llm_capture fc_llm_capture;
+
 /* One sequence's share of a forward call. */
 typedef struct {
     int seq;                /* kv pool sequence; its cached entries are the past, the n tokens are appended */
@@ -58,6 +64,7 @@ typedef struct {
     const float *embeds;    /* optional (n_embeds, C) f32 rows replacing the embeddings of tokens
                                [embeds_start, embeds_start + n_embeds), e.g. image features */
     int embeds_start, n_embeds;
+    fc_llm_capture *capture; /* optional: records this call's queries / attention per layer (llm_capture.h) */
 } fc_llm_seq_input;
 
 typedef enum {

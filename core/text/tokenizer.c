@@ -336,11 +336,8 @@ fc_err fc_tokenizer_decode_n(const fc_tokenizer *t, const int32_t *ids, int n, b
         }
         size_t l;
         const char *s = fc_bpe_token(&t->bpe, ids[i], &l);
-        if (!s) {
-            e = fc_err_set(FC_EINVAL, "decode: token %d (index %d) is not in the vocabulary of %d", (int)ids[i], i,
-                           t->vocab_size);
-            break;
-        }
+        if (!s) continue; /* no token for this id: the library skips it (LLaVA's lm_head has 62 padding rows
+                             beyond its 32002 tokens, so a model can emit such ids) */
         tok[m] = s, tok_len[m++] = l;
     }
     if (!e) e = fc_tok_decode_chain(t, tok, tok_len, m, text, len);

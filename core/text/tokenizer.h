@@ -45,7 +45,8 @@ fc_err fc_tokenizer_encode(const fc_tokenizer *t, const char *text, size_t len, 
 
 /* Decodes ids[0..n) as the library's Tokenizer.decode does (skip_special drops added tokens marked
  * special). *text is malloc'd, NUL-terminated, valid UTF-8 (ill-formed byte runs become U+FFFD as the
- * library does). An id outside the vocabulary is an error naming its index. */
+ * library does). Ids with no token (outside the vocabulary and the added tokens) are skipped, as the
+ * library does. */
 fc_err fc_tokenizer_decode(const fc_tokenizer *t, const int32_t *ids, int n, bool skip_special, char **text);
 /* The same, also giving the length: a decoded text may hold NULs (token <0x00>, a NUL that was encoded). */
 fc_err fc_tokenizer_decode_n(const fc_tokenizer *t, const int32_t *ids, int n, bool skip_special, char **text,

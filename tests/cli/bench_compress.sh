@@ -9,11 +9,13 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_ok "$b bench-compress --help" "$b/fc-eval" bench-compress --help
   check_ok "$b bench-compress runs" "$b/fc-eval" bench-compress --model "$M" --prompt-len 120 --image 5:80 \
     --reps 2 --prefill-reps 1 --full-layers 32 --method knorm:ratio=5 --method snapkv:ratio=5 \
-    --method expected_attention:ratio=5 --method "ccm:weights=$W"
+    --method expected_attention:ratio=5 --method pyramidkv:ratio=5,window=16 --method "ccm:weights=$W"
   # kvpress: max(1, int(120 * (1 - 0.8))) = 23 (1 - 0.8 is just under 0.2)
   check_grep "$b knorm keeps n_kept(120, 5x)" '^  knorm +[0-9.]+ +[0-9.]+ +[0-9.]+% +23 *$' "$TMPD/out"
-  check_grep "$b snapkv marked as random queries" '^  snapkv .* 23  queries/attention random' "$TMPD/out"
-  check_grep "$b expected_attention runs" '^  expected_attention .* 23  queries' "$TMPD/out"
+  check_grep "$b snapkv from the prefill capture" '^  snapkv .* 23  prefill capture [+-][0-9.]+ ms' "$TMPD/out"
+  check_grep "$b expected_attention runs" '^  expected_attention .* 23  prefill capture' "$TMPD/out"
+  # per-layer budgets: the longest layer is printed (window 16, beta 20 of 120 at 5x falls back to 24)
+  check_grep "$b pyramidkv runs" '^  pyramidkv .* 24  prefill capture' "$TMPD/out"
   # prefix rule: image segment [0, 85) -> 17 windows, text [85, 120) -> 7 windows: 24
   check_grep "$b ccm keeps its windows" '^  ccm .* 24  target < 2%: (met|MISSED)' "$TMPD/out"
   check_grep "$b depth bound stated" 'the 32-layer ratio is at most' "$TMPD/out"

@@ -1,12 +1,23 @@
 /* test_compress_seq.c: a compression method applied to a sequence of the paged KV pool: the cache becomes
- * the method's output in every layer, surplus blocks return to the pool at once, positions follow the rule. */
+ * the method's output in every layer, surplus blocks return to the pool at once (per layer for PyramidKV),
+ * positions follow the rule. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/compress/compress_seq.h"
 #include "tests/test.h"
 
-enum { L = 2, HKV = 2, D = 32, S = 100, BLOCK = 16 };
+enum { L = 2, HKV = 2, D = 32, S = 100, BLOCK = 16, NW = 8 };
+
+/* Queries for the window methods: [HKV, NW, D] per layer, fixed pseudo-random (H = HKV here). */
+static float QW[L][HKV * NW * D];
+
+static fc_err window_extras(void *ctx, int layer, fc_compress_inputs *in) {
+    (void)ctx;
+    in->q_window = QW[layer];
+    in->n_window = NW;
+    return FC_OK;
+}
 
 typedef struct {
     fc_kv_pool *pool;
@@ -40,7 +51,7 @@ static void teardown(fixture *fx) {
 
 /* The pool's layers after compression must equal fc_compress_layer's output on the originals. */
 static bool check_layers(fc_test *t, fixture *fx, const fc_compress_method *m, const fc_compress_span *spans,
-                         int n_spans, int want_len) {
+                         int n_spans, const int *want) {
     float *ko = malloc(sizeof(float) * HKV * S * D), *vo = malloc(sizeof(float) * HKV * S * D);
     float *gk = malloc(sizeof(float) * HKV * S * D), *gv = malloc(sizeof(float) * HKV * S * D);
     int32_t *kept = malloc(sizeof(int32_t) * HKV * S);
@@ -48,9 +59,11 @@ static bool check_layers(fc_test *t, fixture *fx, const fc_compress_method *m, c
     for (int l = 0; l < L && ok; l++) {
         fc_compress_inputs in = {.Hkv = HKV, .H = HKV, .S = S, .D = D, .k = fx->k[l], .v = fx->v[l], .layer = l,
                                  .n_layers = L, .spans = spans, .n_spans = n_spans};
+        window_extras(NULL, l, &in);
         fc_compress_output o = {ko, vo, kept, 0, false};
+        const int want_len = want[l];
         t->checks++;
-        if (fc_compress_layer(m, &in, &o) || o.n_out != want_len) {
+        if (fc_compress_layer(m, &in, &o) || o.n_out != want_len || fc_kv_seq_layer_len(fx->pool, fx->seq, l) != want_len) {
             ok = fc_test_fail(t, "layer %d: %s (n_out %d)", l, fc_errmsg(), o.n_out);
             break;
         }
@@ -79,7 +92,7 @@ static void test_knorm_frees_blocks(fc_test *t) {
     FC_CHECK(t, st.blocks_used == 2 && fc_kv_seq_len(fx.pool, fx.seq) == 25 && fc_kv_seq_next_pos(fx.pool, fx.seq) == 100,
              "blocks after %d, len %d", st.blocks_used, fc_kv_seq_len(fx.pool, fx.seq));
     FC_CHECK(t, r.bytes_after * 7 == r.bytes_before * 2, "bytes %zu -> %zu", r.bytes_before, r.bytes_after);
-    check_layers(t, &fx, m, NULL, 0, 25);
+    check_layers(t, &fx, m, NULL, 0, (const int[L]){25, 25});
     fc_compress_free(m);
     teardown(&fx);
 }
@@ -95,7 +108,39 @@ static void test_ccm_renumbers_positions(fc_test *t) {
     FC_CHECK(t, fc_compress_sequence(fx.pool, fx.seq, m, HKV, sp, 1, NULL, NULL, &r) == FC_OK, "%s", fc_errmsg());
     FC_CHECK(t, r.len_after == 20 && r.next_pos == 20 && fc_kv_seq_next_pos(fx.pool, fx.seq) == 20,
              "len %d next_pos %d (the llava checkpoint says positions are renumbered)", r.len_after, r.next_pos);
-    check_layers(t, &fx, m, sp, 1, 20);
+    check_layers(t, &fx, m, sp, 1, (const int[L]){20, 20});
+    fc_compress_free(m);
+    teardown(&fx);
+}
+
+/* PyramidKV keeps a different count per layer; each layer is truncated to its own budget and frees its
+ * own blocks. kvpress get_layer_budget with window 8, beta 2, 2x (cr 0.5) of q_len 100:
+ * max_capacity = 8 + 50 = 58, min_num = (58 - 8) / 2 = 25, max_num = 2 * 50 - 25 = 75 (< 100 - 8, and
+ * 100 >= 75 >= 25 >= 8, so no SnapKV fallback); layer l keeps round(75 - l * (75 - 25) / (L - 1)):
+ * 75 and 25. Blocks of 16: 7 + 7 layer blocks before, 5 + 2 after. */
+static void test_pyramidkv_per_layer_lengths(fc_test *t) {
+    fixture fx;
+    if (!setup(t, &fx, 4)) return;
+    for (int l = 0; l < L; l++)
+        for (int i = 0; i < HKV * NW * D; i++) QW[l][i] = (float)rand() / RAND_MAX - 0.5f;
+    fc_compress_method *m;
+    FC_CHECK(t, fc_compress_create("pyramidkv:ratio=2,window=8,beta=2", &m) == FC_OK, "%s", fc_errmsg());
+    fc_kv_stats st0, st;
+    fc_kv_pool_stats(fx.pool, &st0);
+    fc_compress_seq_result r;
+    FC_CHECK(t, fc_compress_sequence(fx.pool, fx.seq, m, HKV, NULL, 0, window_extras, NULL, &r) == FC_OK, "%s",
+             fc_errmsg());
+    fc_kv_pool_stats(fx.pool, &st);
+    FC_CHECK(t, r.len_before == 100 && r.len_after == 75 && r.len_min_after == 25 && r.entries_before == 200 &&
+                    r.entries_after == 100 && r.ratio_achieved == 2.0 && r.next_pos == 100,
+             "result len %d -> %d..%d, entries %lld -> %lld, ratio %g", r.len_before, r.len_min_after, r.len_after,
+             (long long)r.entries_before, (long long)r.entries_after, r.ratio_achieved);
+    FC_CHECK(t, st0.layer_blocks_used == 14 && st.layer_blocks_used == 7, "layer blocks %d -> %d (want 14 -> 7)",
+             st0.layer_blocks_used, st.layer_blocks_used);
+    FC_CHECK(t, r.bytes_before == 14 * st.bytes_per_layer_block && r.bytes_after == 7 * st.bytes_per_layer_block &&
+                    st0.bytes_used - st.bytes_used == 7 * st.bytes_per_layer_block,
+             "bytes %zu -> %zu, pool %zu -> %zu", r.bytes_before, r.bytes_after, st0.bytes_used, st.bytes_used);
+    check_layers(t, &fx, m, NULL, 0, (const int[L]){75, 25});
     fc_compress_free(m);
     teardown(&fx);
 }
@@ -104,10 +149,6 @@ static void test_refusals(fc_test *t) {
     fixture fx;
     if (!setup(t, &fx, 3)) return;
     fc_compress_method *m;
-    FC_CHECK(t, fc_compress_create("pyramidkv", &m) == FC_OK, "%s", fc_errmsg());
-    FC_CHECK(t, fc_compress_sequence(fx.pool, fx.seq, m, HKV, NULL, 0, NULL, NULL, NULL) == FC_EUNSUPPORTED &&
-                    strstr(fc_errmsg(), "one length per sequence"), "%s", fc_errmsg());
-    fc_compress_free(m);
     FC_CHECK(t, fc_compress_create("snapkv:window=8", &m) == FC_OK, "%s", fc_errmsg());
     FC_CHECK(t, fc_compress_sequence(fx.pool, fx.seq, m, HKV, NULL, 0, NULL, NULL, NULL) == FC_EINVAL &&
                     strstr(fc_errmsg(), "sequence 0: snapkv: layer 0: needs the last 8 queries"), "%s", fc_errmsg());
@@ -120,6 +161,7 @@ static void test_refusals(fc_test *t) {
 static const fc_test_case cases[] = {
     FC_CASE(test_knorm_frees_blocks),
     FC_CASE(test_ccm_renumbers_positions),
+    FC_CASE(test_pyramidkv_per_layer_lengths),
     FC_CASE(test_refusals),
 };
 

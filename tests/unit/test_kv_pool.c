@@ -20,9 +20,8 @@ static float val(int l, int kv, int h, int i, int d) { return (float)(l * 10000 
 /* Writes n entries through the slot pointers, as the model does, and commits them. */
 static fc_err append(fc_kv_pool *pool, int seq, int n) {
     FC_TRY(fc_kv_seq_reserve(pool, seq, n));
-    int len = fc_kv_seq_len(pool, seq);
     for (int l = 0; l < pool->p.n_layers; l++)
-        for (int i = len; i < len + n; i++) {
+        for (int len = fc_kv_seq_layer_len(pool, seq, l), i = len; i < len + n; i++) { /* each at its own length */
             float k[64], v[64]; /* one row [Hkv, D], converted to the pool's dtype as the model does */
             for (int h = 0; h < pool->p.n_kv_heads; h++)
                 for (int d = 0; d < pool->p.head_dim; d++) {
@@ -188,12 +187,69 @@ static void test_kv_blocks_reused(fc_test *t) {
     fc_kv_pool_free(NULL);
 }
 
+/* Per-layer lengths (PyramidKV): each layer truncated on its own frees exactly its surplus blocks; appends
+ * go to every layer at its own length; a reservation that does not fit changes nothing; entries stay put. */
+static void test_kv_layer_lengths(fc_test *t) {
+    fc_kv_pool *pool = make_pool(t, 6, FC_DTYPE_F32); /* 6 blocks x 3 layers = 18 layer blocks of 4 slots */
+    if (!pool) return;
+    size_t lb = 2 * (size_t)4 * 2 * 5 * sizeof(float); /* K+V of one layer block: 4 slots x 2 heads x 5 dims */
+    int a, b;
+    FC_CHECK(t, fc_kv_seq_create(pool, &a) == FC_OK && fc_kv_seq_create(pool, &b) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, append(pool, a, 13) == FC_OK, "%s", fc_errmsg()); /* 4 blocks in each of 3 layers */
+    fc_kv_stats st;
+    fc_kv_pool_stats(pool, &st);
+    FC_CHECK(t, st.layer_blocks_used == 12 && st.bytes_used == 12 * lb && st.bytes_per_layer_block == lb &&
+                    st.blocks_used == 4 && st.layer_blocks_total == 18,
+             "13 entries: %d layer blocks", st.layer_blocks_used);
+    /* layer 0 keeps 13, layer 1 keeps 5 (2 blocks), layer 2 keeps 0 */
+    FC_CHECK(t, fc_kv_truncate_layer(pool, a, 1, 5) == FC_OK && fc_kv_truncate_layer(pool, a, 2, 0) == FC_OK, "%s",
+             fc_errmsg());
+    fc_kv_pool_stats(pool, &st);
+    FC_CHECK(t, st.layer_blocks_used == 6 && st.bytes_used == 6 * lb && fc_kv_seq_bytes(pool, a) == 6 * lb &&
+                    st.blocks_used == 2 && st.entries == 13 && st.layer_entries == 18,
+             "after per-layer truncation: %d layer blocks, %lld entries", st.layer_blocks_used,
+             (long long)st.layer_entries);
+    FC_CHECK(t, fc_kv_seq_len(pool, a) == 13 && fc_kv_seq_layer_len(pool, a, 1) == 5 &&
+                    fc_kv_seq_layer_len(pool, a, 2) == 0 && fc_kv_seq_next_pos(pool, a) == 13, "lengths");
+    FC_CHECK(t, fc_kv_truncate_layer(pool, a, 1, 6) == FC_EINVAL, "growing a layer by truncation accepted");
+    FC_CHECK(t, fc_kv_truncate_layer(pool, a, 3, 0) == FC_EINVAL, "layer 3 of 3 accepted");
+    /* entries of the shortened layer are the first ones, unchanged */
+    float k[2 * 13 * 5];
+    FC_CHECK(t, fc_kv_gather_layer(pool, a, 1, k, NULL) == FC_OK, "%s", fc_errmsg());
+    for (int h = 0; h < 2; h++)
+        for (int i = 0; i < 5; i++) FC_CHECK(t, k[(h * 5 + i) * 5 + 2] == val(1, 0, h, i, 2), "layer 1 entry %d", i);
+    /* b takes 12 layer blocks: 0 free. a appending 3 needs layer 0: 1 block, layer 1: 0, layer 2: 1 -> refused */
+    FC_CHECK(t, append(pool, b, 13) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, fc_kv_seq_reserve(pool, a, 3) == FC_ENOMEM, "a reservation past the pool accepted");
+    fc_kv_pool_stats(pool, &st);
+    FC_CHECK(t, st.layer_blocks_used == 18 && fc_kv_seq_bytes(pool, a) == 6 * lb, "a refusal changed the pool");
+    /* after b is gone, a appends 3 to every layer at its own length */
+    fc_kv_seq_free(pool, b);
+    FC_CHECK(t, append(pool, a, 3) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, fc_kv_seq_layer_len(pool, a, 0) == 16 && fc_kv_seq_layer_len(pool, a, 1) == 8 &&
+                    fc_kv_seq_layer_len(pool, a, 2) == 3 && fc_kv_seq_next_pos(pool, a) == 16, "lengths after append");
+    fc_kv_pool_stats(pool, &st);
+    FC_CHECK(t, st.layer_blocks_used == 4 + 2 + 1 && st.bytes_used == 7 * lb && st.layer_blocks_peak == 18,
+             "after append: %d layer blocks", st.layer_blocks_used);
+    /* fc_kv_truncate cuts every layer to at most S; shorter layers keep their length */
+    FC_CHECK(t, fc_kv_truncate(pool, a, 6) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, fc_kv_seq_layer_len(pool, a, 0) == 6 && fc_kv_seq_layer_len(pool, a, 1) == 6 &&
+                    fc_kv_seq_layer_len(pool, a, 2) == 3, "lengths after truncate");
+    fc_kv_pool_stats(pool, &st);
+    FC_CHECK(t, st.layer_blocks_used == 2 + 2 + 1, "after truncate: %d layer blocks", st.layer_blocks_used);
+    fc_kv_seq_free(pool, a);
+    fc_kv_pool_stats(pool, &st);
+    FC_CHECK(t, st.layer_blocks_used == 0 && st.bytes_used == 0, "after free: %d", st.layer_blocks_used);
+    fc_kv_pool_free(pool);
+}
+
 static const fc_test_case cases[] = {
     FC_CASE(test_kv_accounting_frees_bytes),
     FC_CASE(test_kv_full_pool_changes_nothing),
     FC_CASE(test_kv_gather_write_truncate_f32),
     FC_CASE(test_kv_gather_write_truncate_bf16),
     FC_CASE(test_kv_blocks_reused),
+    FC_CASE(test_kv_layer_lengths),
 };
 
 int main(int argc, char **argv) { return fc_test_main(argc, argv, cases, FC_NCASES(cases)); }

@@ -448,11 +448,13 @@ static void test_invalid_utf8(fc_test *t) {
     ok = gl == wl && !memcmp(out, want, wl);
     free(out), free(want);
     FC_CHECK(t, ok, "qwen2 all bytes");
-    /* decode: an id outside the vocabulary is an error naming it */
-    int32_t bad[2] = {5, 999999};
-    out = NULL;
-    FC_CHECK(t, fc_tokenizer_decode(qw, bad, 2, false, &out) == FC_EINVAL && !out, "bad id accepted");
-    FC_CHECK(t, strstr(fc_errmsg(), "999999") && strstr(fc_errmsg(), "index 1"), "message: %s", fc_errmsg());
+    /* decode: ids with no token are skipped; tokenizers 0.22.2's Tokenizer.decode on llava's tokenizer.json
+     * gives 'Hello this' for these ids (32023 is one of the lm_head's padding rows) */
+    int32_t unknown[5] = {1, 15043, 32023, 445, 99999};
+    FC_CHECK(t, !fc_tokenizer_decode(ll, unknown, 5, true, &out), "%s", fc_errmsg());
+    ok = !strcmp(out, "Hello this");
+    FC_CHECK(t, ok, "ids without a token: got '%s'", out);
+    free(out);
     /* empty text: Llama gives just BOS, Qwen2 nothing; NULL text with length 0 is fine */
     FC_CHECK(t, !fc_tokenizer_encode(ll, "", 0, true, &ids, &n) && n == 1 && ids[0] == 1, "llama empty: %d", n);
     free(ids);
