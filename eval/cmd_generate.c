@@ -9,6 +9,7 @@
 #include "core/model/generate.h"
 #include "eval/commands.h"
 #include "eval/llm_prompt.h"
+#include "eval/sampling_cli.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: fc-eval generate --model DIR (--text STR | --ids 1,2,3) [--max-new-tokens N]\n"
@@ -26,8 +27,7 @@ static void usage(FILE *f) {
 
 typedef struct {
     const char *model, *text, *ids;
-    long max_new, top_k, seed;
-    double temperature, top_p;
+    fc_sampling_cli gen;
     bool print_ids;
 } gen_opts;
 
@@ -41,8 +41,8 @@ static fc_err run(const gen_opts *o) {
     fc_err e;
     if ((e = fc_eval_prompt(o->model, o->ids, o->text, &prompt, &T, &tok))) goto done;
     if ((e = fc_llm_load(&m, o->model))) goto done;
-    if ((e = fc_eval_pool_for(m, 1, T + (int)o->max_new, &kv))) goto done;
-    if (!(out = malloc((size_t)o->max_new * sizeof(int32_t)))) {
+    if ((e = fc_eval_pool_for(m, 1, T + (int)o->gen.max_new, &kv))) goto done;
+    if (!(out = malloc((size_t)o->gen.max_new * sizeof(int32_t)))) {
         e = fc_err_set(FC_ENOMEM, "generate: out of memory");
         goto done;
     }
@@ -51,8 +51,8 @@ static fc_err run(const gen_opts *o) {
     if (m->cfg.eos_token_id >= 0) eos[n_eos++] = m->cfg.eos_token_id;
     if (tok && fc_tokenizer_eos(tok) >= 0 && fc_tokenizer_eos(tok) != m->cfg.eos_token_id)
         eos[n_eos++] = fc_tokenizer_eos(tok);
-    fc_gen_params gp = {.max_new_tokens = (int)o->max_new, .temperature = (float)o->temperature,
-                        .top_k = (int)o->top_k, .top_p = (float)o->top_p, .seed = (uint64_t)o->seed,
+    fc_gen_params gp = {.max_new_tokens = (int)o->gen.max_new, .temperature = (float)o->gen.temperature,
+                        .top_k = (int)o->gen.top_k, .top_p = (float)o->gen.top_p, .seed = (uint64_t)o->gen.seed,
                         .eos_ids = eos, .n_eos = n_eos};
     fc_gen_request rq = {.prompt = prompt, .n_prompt = T, .out = out};
     if ((e = fc_generate(m, kv, &rq, 1, &gp))) goto done;
@@ -72,8 +72,7 @@ done:
 }
 
 int fc_cmd_generate(int argc, char **argv) {
-    gen_opts o = {.max_new = 32, .top_p = 1.0};
-    const char *mx = NULL, *tk = NULL, *sd = NULL, *te = NULL, *tp = NULL;
+    gen_opts o = {.gen = fc_sampling_cli_defaults(32)};
     bool missing = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -82,11 +81,7 @@ int fc_cmd_generate(int argc, char **argv) {
         }
         if (fc_cli_opt(argc, argv, &i, "--model", &o.model, &missing) ||
             fc_cli_opt(argc, argv, &i, "--text", &o.text, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--ids", &o.ids, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--max-new-tokens", &mx, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--temperature", &te, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--top-k", &tk, &missing) || fc_cli_opt(argc, argv, &i, "--top-p", &tp, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--seed", &sd, &missing))
+            fc_cli_opt(argc, argv, &i, "--ids", &o.ids, &missing) || fc_sampling_cli_opt(argc, argv, &i, &o.gen, &missing))
             continue;
         if (missing) return 2;
         if (!strcmp(argv[i], "--print-ids")) o.print_ids = true;
@@ -94,13 +89,8 @@ int fc_cmd_generate(int argc, char **argv) {
     }
     if (!o.model) return fc_cli_error("generate: --model DIR is required"), 2;
     if (!o.text == !o.ids) return fc_cli_error("generate: give exactly one of --text and --ids"), 2;
-    fc_err e = FC_OK;
-    if ((mx && (e = fc_cli_parse_long("--max-new-tokens", mx, 1, 1 << 20, &o.max_new))) ||
-        (tk && (e = fc_cli_parse_long("--top-k", tk, 0, 1 << 24, &o.top_k))) ||
-        (sd && (e = fc_cli_parse_long("--seed", sd, 0, INT64_MAX, &o.seed))) ||
-        (te && (e = fc_cli_parse_double("--temperature", te, 0, 100, &o.temperature))) ||
-        (tp && (e = fc_cli_parse_double("--top-p", tp, 1e-6, 1, &o.top_p))))
-        return fc_cli_fail(e);
+    fc_err e = fc_sampling_cli_parse(&o.gen);
+    if (e) return fc_cli_fail(e);
     e = run(&o);
     return e ? fc_cli_fail(e) : 0;
 }

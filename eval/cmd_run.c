@@ -12,6 +12,7 @@
 #include "eval/compress_apply.h"
 #include "eval/llm_prompt.h"
 #include "eval/vlm_input.h"
+#include "eval/sampling_cli.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: fc-eval run --model DIR --image FILE [--image FILE ...] --prompt TEXT [--max-new-tokens N]\n"
@@ -41,8 +42,7 @@ typedef struct {
     const char *model, *tokenizer, *prompt;
     const char *images[FC_VLM_MAX_IMAGES];
     int n_images;
-    long max_new, top_k, seed;
-    double temperature, top_p;
+    fc_sampling_cli gen;
     bool show_prompt, print_ids, hold_last;
     const char *method;
 } run_opts;
@@ -99,13 +99,13 @@ static fc_err run(const run_opts *o) {
     fc_err e = fc_eval_vlm_open(&v, o->model, o->tokenizer, o->images, o->n_images, o->prompt);
     if (e) return e;
     if (o->show_prompt) fc_eval_vlm_print_layout(&v, stdout);
-    if ((e = fc_eval_pool_for(v.vlm->llm, 1, v.req.n_ids + (int)o->max_new, &kv))) goto done;
-    if (!(out = malloc((size_t)o->max_new * sizeof(int32_t)))) {
+    if ((e = fc_eval_pool_for(v.vlm->llm, 1, v.req.n_ids + (int)o->gen.max_new, &kv))) goto done;
+    if (!(out = malloc((size_t)o->gen.max_new * sizeof(int32_t)))) {
         e = fc_err_set(FC_ENOMEM, "run: out of memory");
         goto done;
     }
-    fc_gen_params gp = fc_vlm_gen_params(v.vlm, (int)o->max_new, (float)o->temperature, (int)o->top_k, (float)o->top_p,
-                                         (uint64_t)o->seed);
+    fc_gen_params gp = fc_vlm_gen_params(v.vlm, (int)o->gen.max_new, (float)o->gen.temperature, (int)o->gen.top_k,
+                                         (float)o->gen.top_p, (uint64_t)o->gen.seed);
     if (o->method) e = generate_compressed(o, &v, kv, &gp, out, &n_out);
     else e = fc_vlm_generate(v.vlm, kv, &v.req, 1, &gp, &out, &n_out);
     if (e) goto done;
@@ -124,8 +124,8 @@ done:
 }
 
 int fc_cmd_run(int argc, char **argv) {
-    run_opts o = {.max_new = 64, .top_p = 1.0};
-    const char *mx = NULL, *tk = NULL, *sd = NULL, *te = NULL, *tp = NULL, *img = NULL;
+    run_opts o = {.gen = fc_sampling_cli_defaults(64)};
+    const char *img = NULL;
     bool missing = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -141,10 +141,7 @@ int fc_cmd_run(int argc, char **argv) {
         if (fc_cli_opt(argc, argv, &i, "--model", &o.model, &missing) ||
             fc_cli_opt(argc, argv, &i, "--tokenizer", &o.tokenizer, &missing) ||
             fc_cli_opt(argc, argv, &i, "--prompt", &o.prompt, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--max-new-tokens", &mx, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--temperature", &te, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--top-k", &tk, &missing) || fc_cli_opt(argc, argv, &i, "--top-p", &tp, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--seed", &sd, &missing) || fc_cli_opt(argc, argv, &i, "--method", &o.method, &missing))
+            fc_cli_opt(argc, argv, &i, "--method", &o.method, &missing) || fc_sampling_cli_opt(argc, argv, &i, &o.gen, &missing))
             continue;
         if (missing) return 2;
         if (!strcmp(argv[i], "--show-prompt")) o.show_prompt = true;
@@ -161,13 +158,8 @@ int fc_cmd_run(int argc, char **argv) {
         fc_compress_free(cm);
         if (ce) return fc_cli_fail(ce);
     }
-    fc_err e = FC_OK;
-    if ((mx && (e = fc_cli_parse_long("--max-new-tokens", mx, 1, 1 << 20, &o.max_new))) ||
-        (tk && (e = fc_cli_parse_long("--top-k", tk, 0, 1 << 24, &o.top_k))) ||
-        (sd && (e = fc_cli_parse_long("--seed", sd, 0, INT64_MAX, &o.seed))) ||
-        (te && (e = fc_cli_parse_double("--temperature", te, 0, 100, &o.temperature))) ||
-        (tp && (e = fc_cli_parse_double("--top-p", tp, 1e-6, 1, &o.top_p))))
-        return fc_cli_fail(e);
+    fc_err e = fc_sampling_cli_parse(&o.gen);
+    if (e) return fc_cli_fail(e);
     e = run(&o);
     return e ? fc_cli_fail(e) : 0;
 }

@@ -1,0 +1,27 @@
+/* sampling_cli.c: the shared generation options of generate and run. */
+#include "eval/sampling_cli.h"
+
+#include <stdint.h>
+
+#include "core/base/cli.h"
+
+fc_sampling_cli fc_sampling_cli_defaults(long max_new) {
+    return (fc_sampling_cli){.max_new = max_new, .top_p = 1.0};
+}
+
+bool fc_sampling_cli_opt(int argc, char **argv, int *i, fc_sampling_cli *s, bool *missing) {
+    return fc_cli_opt(argc, argv, i, "--max-new-tokens", &s->s_max_new, missing) ||
+           fc_cli_opt(argc, argv, i, "--temperature", &s->s_temperature, missing) ||
+           fc_cli_opt(argc, argv, i, "--top-k", &s->s_top_k, missing) ||
+           fc_cli_opt(argc, argv, i, "--top-p", &s->s_top_p, missing) ||
+           fc_cli_opt(argc, argv, i, "--seed", &s->s_seed, missing);
+}
+
+fc_err fc_sampling_cli_parse(fc_sampling_cli *s) {
+    if (s->s_max_new) FC_TRY(fc_cli_parse_long("--max-new-tokens", s->s_max_new, 1, 1 << 20, &s->max_new));
+    if (s->s_top_k) FC_TRY(fc_cli_parse_long("--top-k", s->s_top_k, 0, 1 << 24, &s->top_k));
+    if (s->s_seed) FC_TRY(fc_cli_parse_long("--seed", s->s_seed, 0, INT64_MAX, &s->seed));
+    if (s->s_temperature) FC_TRY(fc_cli_parse_double("--temperature", s->s_temperature, 0, 100, &s->temperature));
+    if (s->s_top_p) FC_TRY(fc_cli_parse_double("--top-p", s->s_top_p, 1e-6, 1, &s->top_p));
+    return FC_OK;
+}
