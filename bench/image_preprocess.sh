@@ -11,7 +11,7 @@ BUILD=${BUILD:-build} PYTHON=${PYTHON:-python3} SHARED=${SHARED:-../shared} REPS
 mkdir -p "$BUILD/bench"
 exe=$BUILD/bench/image_preprocess
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -I. -O2 -march=native -o "$exe" bench/image_preprocess.c core/image/*.c \
-  core/base/err.c core/base/mem.c core/base/log.c -ljpeg -lpng -lcjson -lm
+  core/base/*.c -ljpeg -lpng -lcjson -lm -lpthread
 imgs=("$SHARED"/data/gqa-demo/gqa/*.jpg)
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 for kind in llava minicpmv; do
