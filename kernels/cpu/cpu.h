@@ -41,7 +41,8 @@ void fc_cpu_axpy(float *y, float a, const float *x, int64_t n);
 /* A buffer of at least n floats owned by the calling thread, in one of FC_CPU_SCRATCH_SLOTS slots; its
  * contents are undefined. It stays valid until the same thread asks for the same slot again and is
  * freed when the thread exits. NULL (with an error set) if memory runs out.
- * Slot 0: linear's converted weight blocks; slot 1: attention scores (attention, paged_attention). */
+ * Slot 0: linear's converted weight blocks, paged_prefill's gathered K/V; slot 1: attention scores
+ * (attention, paged_attention, paged_prefill). */
 #define FC_CPU_SCRATCH_SLOTS 2
 float *fc_cpu_scratch(int slot, size_t n);
 
@@ -57,7 +58,7 @@ void fc_cpu_blas_init(void);
 fc_err fc_cpu_linear(float *y, const float *x, const void *w, fc_dtype wdt, const void *b, fc_dtype bdt,
                      int64_t M, int64_t N, int64_t K);
 /* The same with the number of weight rows converted per sgemm block chosen by the caller (0: the default,
- * 4 MiB of f32); tests use it to cross block boundaries with small weights. */
+ * see linear.c); tests use it to cross block boundaries with small weights. */
 fc_err fc_cpu_linear_blocked(float *y, const float *x, const void *w, fc_dtype wdt, const void *b, fc_dtype bdt,
                              int64_t M, int64_t N, int64_t K, int64_t block_rows);
 /* y (N, C) = x * rsqrt(mean(x^2) + eps) * w; y may alias x. */

@@ -8,7 +8,7 @@
  * One work item is up to 4 rows scored together with fc_cpu_dot_rows, so each cached K and V row is read
  * once for all of them: with GQA the query heads that share a kv head (7 per kv head in Qwen2), with MHA
  * (Llama-7B) 4 consecutive queries of one head, each under its own causal limit. Items of all sequences are
- * spread over the OpenMP threads.
+ * spread over the OpenMP threads. Sequences with many new tokens take the sgemm path (paged_prefill.c).
  */
 #include "kernels/cpu/paged_attention.h"
 
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/paged_prefill.h"
 
 enum { CHUNK = 4 };
 
@@ -83,6 +84,10 @@ fc_err fc_cpu_paged_attention(float *out, const float *q, const float *k, const 
     int64_t max_keys = 1;
     for (int si = 0; si < n_seqs; si++)
         if (seqs[si].n_keys > max_keys) max_keys = seqs[si].n_keys;
+    /* sequences with many new tokens (prefill) go to the sgemm path of paged_prefill.c, the rest below */
+    for (int si = 0; si < n_seqs; si++)
+        if (seqs[si].n_q >= FC_PAGED_PREFILL_MIN_Q)
+            FC_TRY(fc_cpu_paged_prefill(out, q, k, v, &seqs[si], H, Hkv, D, block_size, scale));
     int failed = 0;
     /* small calls (tiny models, one decode token over a short cache) run on the calling thread: waking the
      * team costs more than the work */
@@ -100,7 +105,7 @@ fc_err fc_cpu_paged_attention(float *out, const float *q, const float *k, const 
             const fc_paged_seq *s = &seqs[si];
             /* MHA: rows are CHUNK consecutive queries of one head; GQA: the heads of one kv head, per query */
             int64_t qtiles = mha ? (s->n_q + CHUNK - 1) / CHUNK : s->n_q;
-            int64_t items = qtiles * Hkv * chunks;
+            int64_t items = s->n_q >= FC_PAGED_PREFILL_MIN_Q ? 0 : qtiles * Hkv * chunks;
 #pragma omp for schedule(dynamic, 1) nowait
             for (int64_t it = 0; it < items; it++) {
                 if (!p) continue;
