@@ -186,8 +186,12 @@ static fc_err mlp_block(fc_llm *m, int l, int64_t N, acts *a) {
     int64_t C = c->hidden_size, F = c->intermediate_size;
     fc_tensor x = view2(a->x, N, C), xn = view2(a->xn, N, C);
     FC_TRY(fc_op_rmsnorm(&xn, &x, &L->mlp_norm, (float)c->rms_norm_eps));
-    for (int64_t r0 = 0; r0 < N; r0 += MLP_ROWS) {
-        int64_t n = N - r0 < MLP_ROWS ? N - r0 : MLP_ROWS;
+    /* equal chunks of at most MLP_ROWS rows: 600 rows as 300 + 300 rather than 512 + 88, whose small
+     * sgemm runs well below peak and converts the weights a second time for few rows */
+    int64_t n_chunks = N > 0 ? (N + MLP_ROWS - 1) / MLP_ROWS : 1;
+    int64_t chunk = (N + n_chunks - 1) / n_chunks;
+    for (int64_t r0 = 0; r0 < N; r0 += chunk) {
+        int64_t n = N - r0 < chunk ? N - r0 : chunk;
         fc_tensor xi = view2(a->xn + r0 * C, n, C), g = view2(a->gate, n, F), u = view2(a->up, n, F);
         FC_TRY(fc_op_linear(&g, &xi, &L->w_gate, opt(&L->b_gate)));
         FC_TRY(fc_op_linear(&u, &xi, &L->w_up, opt(&L->b_up)));
