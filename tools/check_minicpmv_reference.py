@@ -432,6 +432,7 @@ def check_vlm(R):
     from safetensors import safe_open
     with safe_open(os.path.join(vdir, "cases.safetensors"), "pt") as f:
         meta = f.metadata()
+    meta = json.loads(meta["info"]) if "info" in meta else meta  # make_vlm_fixtures.py: one sorted JSON key
     figs, bad, c = [], [], 0
     while f"minicpmv_{c}.ids" in cases:
         name = f"minicpmv_{c}"

@@ -36,9 +36,12 @@ order, so BPE of any text is still well defined) with the 23 added tokens renumb
 building with the full real tokenizer is covered by the tokenizer/chat fixtures.
 
 REFERENCE_F64: references are computed in f64 from the f16/bf16-rounded weights (and the f32 pixels), then
-stored as f32. An f32 torch run is itself off from the exact result by up to ~7e-5 on these random tiny models
-(logits up to ~13, random weights amplify rounding), which would eat the C side's 1e-4 tolerance; against the
-f64 result only the C side's own f32 rounding is measured. Deterministic (seeded), CPU, 1 thread.
+stored as f32. The weights are at a real model's conditioning (init_like_real), so f32 rounding moves these
+outputs by only ~3e-6: the generator runs the reference in f32 too, prints the f32-vs-f64 max |diff| of
+features and logits per case (report_f32) and fails above 5e-6, so that the C side's 1e-4 tolerance is not
+eaten by rounding and any correct f32 summation order passes. (The first version used std 0.3 weights: the
+f32 reference was off by up to 1.9e-4 and a reordered f32 C kernel by 2.5e-4.) Deterministic (seeded), CPU,
+1 thread. VLM_OUT=DIR writes elsewhere; VLM_NO_F32_CHECK=1 only reports the f32 discrepancy.
 """
 import json
 import math
@@ -59,7 +62,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import make_vision_fixtures as mvf  # noqa: E402  (Resampler, navit_forward, randomize: one definition)
 
-OUT = os.path.join(ROOT, "tests", "fixtures", "vlm")
+OUT = os.environ.get("VLM_OUT", os.path.join(ROOT, "tests", "fixtures", "vlm"))
 SHARED = os.environ.get("SHARED", os.path.join(ROOT, "..", "shared"))
 MODELS = os.path.join(SHARED, "data", "models")
 GQA = os.path.join(SHARED, "data", "gqa-demo", "gqa")
@@ -67,6 +70,10 @@ IMAGES = ["2316686.jpg", "2322630.jpg"]
 QUESTIONS = ["What is on the table?", "Is the sky blue?"]
 STEPS = 8
 TINY_VOCAB = 3000
+# token embeddings: on the scale of the spliced image features (~0.5-3), so that both the text and the image
+# steer the output. Measured: std 0.02 let the image rows drown the text (greedy repeated one token 7 times),
+# std 1.0 drowned LLaVA's image (both images gave the same first 6 greedy tokens).
+TOKEN_EMB_STD = 0.2
 
 
 def versions():
@@ -75,15 +82,60 @@ def versions():
             "numpy": np.__version__, "safetensors": safetensors.__version__, "Pillow": PIL.__version__}
 
 
+def init_like_real(module, gen, head=1.0, gain=0.5):
+    """Weights conditioned like a real checkpoint's, at this fixture's tiny widths: each matrix (linear, conv,
+    attention, resampler projection) std gain/sqrt(fan_in), so no layer amplifies its input (and its
+    rounding), as a real model's 0.02-std weights do not at width ~4096 (0.02 ~ 1.3/sqrt(4096)); vision
+    position embeddings and resampler queries std 0.02 (HF's initializer_range), token embeddings
+    TOKEN_EMB_STD; norm gains 1 + 0.05 noise (not exactly 1, so a dropped gain still shows); biases
+    0.02. The LM head gets std head/sqrt(hidden): logits O(1-10) like a trained model's, so greedy steps have
+    clear margins. Why not the old std 0.3 everywhere: at width 128 it multiplies activations by ~3.4 per
+    matrix, which amplified f32 rounding until a legitimate change of f32 summation order moved MiniCPM-V
+    logits by 2.5e-4, above the tests' 1e-4 tolerance (report_f32 now guards this)."""
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            leaf = name.split(".")
+            if "norm" in name or (len(leaf) > 1 and leaf[-2] in ("ln_q", "ln_kv", "ln_post")):
+                std, base = (0.05, 1.0) if name.endswith("weight") else (0.02, 0.0)
+                p.copy_(base + std * torch.randn(p.shape, generator=gen))
+            elif p.ndim == 1:
+                p.copy_(0.02 * torch.randn(p.shape, generator=gen))  # biases
+            elif "embed_tokens" in name:
+                p.copy_(TOKEN_EMB_STD * torch.randn(p.shape, generator=gen))
+            elif "position_embedding" in name or name == "query":
+                p.copy_(0.02 * torch.randn(p.shape, generator=gen))
+            elif name == "lm_head.weight" or name.endswith(".lm_head.weight"):
+                p.copy_(head / math.sqrt(p.shape[1]) * torch.randn(p.shape, generator=gen))
+            else:
+                fan_in = p[0].numel() if name != "proj" else p.shape[0]  # resampler: x @ proj
+                p.copy_(gain * fan_in ** -0.5 * torch.randn(p.shape, generator=gen))
+
+
+def max_diff(a, b):
+    return float((a.double() - b.double()).abs().max())
+
+
+def report_f32(name, feat32, feat64, logits32, logits64):
+    """The reference run in f32 against the f64 one: how much f32 rounding alone moves this fixture's
+    outputs. Must stay far below the C tests' 1e-4 tolerance, so that any correct f32 summation order passes."""
+    df, dl = max_diff(feat32, feat64), max_diff(logits32, logits64)
+    print(f"{name}: |features| max {float(feat64.abs().max()):.3g}, |logits| max {float(logits64.abs().max()):.3g};"
+          f" f32 vs f64 reference: features {df:.2e}, logits {dl:.2e}", file=sys.stderr)
+    assert os.environ.get("VLM_NO_F32_CHECK") or (dl < 5e-6 and df < 5e-6), \
+        f"{name}: f32 rounding moves the reference by {max(df, dl):.2e}"
+
+
 def greedy(step_logits, n):
     """n greedy tokens; step_logits(tokens_so_far) -> logits (V) of the next token. Checks the margins so that
     f32 rounding in another implementation cannot flip an argmax."""
-    out = []
+    out, margin = [], float("inf")
     for _ in range(n):
         lg = step_logits(out)
         top = torch.topk(lg, 2).values
+        margin = min(margin, float(top[0] - top[1]))
         assert float(top[0] - top[1]) > 1e-3, f"near tie in greedy step {len(out)}: {top.tolist()}"
         out.append(int(torch.argmax(lg)))
+    print(f"  greedy {out}, smallest top-2 margin {margin:.3g}", file=sys.stderr)
     return out
 
 
@@ -123,7 +175,7 @@ def make_llava(gen, cases, meta):
         image_token_index=32000, projector_hidden_act="gelu", pad_token_id=32001,
         vision_feature_layer=-2, vision_feature_select_strategy="default")
     model = LlavaForConditionalGeneration(cfg).eval()
-    mvf.randomize(model, gen, std=0.3)
+    init_like_real(model, gen)
     # the reference runs in f32 on the f16-rounded weights the C side reads. Only the parameters are rounded:
     # model.half() would also round the rotary inv_freq buffer, which the checkpoint does not hold
     with torch.no_grad():
@@ -145,24 +197,28 @@ def make_llava(gen, cases, meta):
     proc.save_pretrained(out_dir)
     with open(os.path.join(out_dir, "VERSIONS"), "w") as f:
         json.dump(versions(), f, indent=1)
-    model = model.double()  # see REFERENCE_F64
-
     tok = tokenizers.Tokenizer.from_file(os.path.join(MODELS, "llava-1.5-7b-hf", "tokenizer.json"))
     n_img = (side // 14) ** 2
     for c, (img, q) in enumerate(zip(IMAGES, QUESTIONS)):
         im = Image.open(os.path.join(GQA, img)).convert("RGB")
         px32 = proc(images=im, return_tensors="pt")["pixel_values"]  # slow (PIL) CLIPImageProcessor, f32
-        px = px32.double()
         text = f"USER: <image>\n{q} ASSISTANT:".replace("<image>", "<image>" * n_img)
         ids = tok.encode(text).ids  # BOS added by the post-processor
         spans = [(ids.index(32000), n_img)]
         assert ids[spans[0][0]:spans[0][0] + n_img] == [32000] * n_img and ids.count(32000) == n_img
         t_ids = torch.tensor([ids])
-        with torch.no_grad():
-            feat = model.get_image_features(px, vision_feature_layer=-2, vision_feature_select_strategy="default")
-            feat = (feat[0] if isinstance(feat, (list, tuple)) else feat).reshape(n_img, -1)
-            logits = model(input_ids=t_ids, pixel_values=px).logits[0]
 
+        def forward(dtype):
+            m, px = model.to(dtype), px32.to(dtype)
+            with torch.no_grad():
+                ft = m.get_image_features(px, vision_feature_layer=-2, vision_feature_select_strategy="default")
+                ft = (ft[0] if isinstance(ft, (list, tuple)) else ft).reshape(n_img, -1)
+                return m, px, ft, m(input_ids=t_ids, pixel_values=px).logits[0]
+
+        _, _, feat32, logits32 = forward(torch.float32)
+        model, px, feat, logits = forward(torch.float64)  # see REFERENCE_F64
+        report_f32(f"llava_{c}", feat32, feat, logits32, logits)
+        with torch.no_grad():
             def step(gen_so_far):
                 full = torch.tensor([ids + gen_so_far])
                 return model(input_ids=full, pixel_values=px).logits[0, -1]
@@ -294,9 +350,9 @@ def make_minicpmv(gen, cases, meta):
                                 layer_norm_eps=1e-6)
     vcfg._attn_implementation = "eager"
     vpm = Idefics2VisionTransformer(vcfg).eval()
-    mvf.randomize(vpm, gen)
+    init_like_real(vpm, gen)
     res = mvf.Resampler(QUERIES, D, D // 128, vcfg.hidden_size).eval()
-    mvf.randomize(res, gen)
+    init_like_real(res, gen)
     with torch.no_grad():
         res.proj.copy_((D ** -0.5) * torch.randn(D, D, generator=gen))
     qcfg = Qwen2Config(hidden_size=D, intermediate_size=96, num_hidden_layers=2, num_attention_heads=2,
@@ -306,7 +362,7 @@ def make_minicpmv(gen, cases, meta):
                        eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"))
     qcfg._attn_implementation = "eager"
     llm = Qwen2ForCausalLM(qcfg).eval()
-    mvf.randomize(llm, gen, std=0.3)
+    init_like_real(llm, gen)
     with torch.no_grad():
         for p in list(vpm.parameters()) + list(res.parameters()) + list(llm.parameters()):
             p.copy_(p.bfloat16().float())
@@ -340,12 +396,10 @@ def make_minicpmv(gen, cases, meta):
     with open(os.path.join(out_dir, "VERSIONS"), "w") as f:
         json.dump(versions(), f, indent=1)
 
-    vpm, res, llm = vpm.double(), res.double(), llm.double()  # see REFERENCE_F64
     small = Image.open(os.path.join(GQA, IMAGES[1])).convert("RGB").resize((48, 40), Image.BICUBIC)
     small.save(os.path.join(OUT, "small.png"))
     ids_of = tok.convert_tokens_to_ids
     starts, ends = {ids_of("<image>"), ids_of("<slice>")}, {ids_of("</image>"), ids_of("</slice>")}
-    embed = llm.get_input_embeddings()
     for c, (path, q) in enumerate([(os.path.join(GQA, IMAGES[0]), QUESTIONS[0]),
                                    (os.path.join(OUT, "small.png"), QUESTIONS[1])]):
         im = Image.open(path).convert("RGB")
@@ -358,22 +412,29 @@ def make_minicpmv(gen, cases, meta):
         ids = tok.encode(text)
         spans = spans_of(ids, starts, ends)
         assert len(spans) == len(pieces) and all(n == QUERIES for _, n in spans), spans
-        feats = []
+        def forward(dtype):
+            vpm.to(dtype), res.to(dtype), llm.to(dtype)
+            fs = []
+            with torch.no_grad():
+                for p in pieces:
+                    px = to_pixels(p).to(dtype)
+                    h, w = px.shape[1] // PATCH, px.shape[2] // PATCH
+                    v = mvf.navit_forward(vpm, px[None], h, w, NPS, drop_last=False)
+                    fs.append(res(v, h, w))
+                fs = torch.cat(fs)  # overview first, then slices row-major: the order of image_bound
+
+                def embeds_of(all_ids):
+                    e = llm.get_input_embeddings()(torch.tensor([all_ids]))[0].clone()
+                    for k, (s, n) in enumerate(spans):
+                        e[s:s + n] = fs[k * QUERIES:(k + 1) * QUERIES]
+                    return e[None]
+
+                return fs, embeds_of, llm(inputs_embeds=embeds_of(ids)).logits[0]
+
+        feats32, _, logits32 = forward(torch.float32)
+        feats, embeds_of, logits = forward(torch.float64)  # see REFERENCE_F64
+        report_f32(f"minicpmv_{c}", feats32, feats, logits32, logits)
         with torch.no_grad():
-            for p in pieces:
-                px = to_pixels(p).double()
-                h, w = px.shape[1] // PATCH, px.shape[2] // PATCH
-                v = mvf.navit_forward(vpm, px[None], h, w, NPS, drop_last=False)
-                feats.append(res(v, h, w))
-            feats = torch.cat(feats)  # overview first, then slices row-major: the order of image_bound
-
-            def embeds_of(all_ids):
-                e = embed(torch.tensor([all_ids]))[0].clone()
-                for k, (s, n) in enumerate(spans):
-                    e[s:s + n] = feats[k * QUERIES:(k + 1) * QUERIES]
-                return e[None]
-
-            logits = llm(inputs_embeds=embeds_of(ids)).logits[0]
             toks = greedy(lambda g: llm(inputs_embeds=embeds_of(ids + g)).logits[0, -1], STEPS)
         rows = logit_rows(len(ids), spans)
         name = f"minicpmv_{c}"
