@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "core/base/cli.h"
+#include "core/base/file.h"
 #include "core/base/mem.h"
 #include "core/text/tokenizer.h"
 #include "eval/commands.h"
-#include "core/base/file.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: fc-eval tokenize --model DIR (--text STR | --file PATH) [--no-special] [--decode]\n"
@@ -21,35 +21,6 @@ static void usage(FILE *f) {
                "  --no-special   encode: do not add the post-processor's tokens (Llama's BOS);\n"
                "                 decode: drop special tokens from the output\n"
                "  --decode       decode ids to text and print it\n");
-}
-
-/* "1 2 3" (spaces, tabs, newlines or commas between) -> ids */
-static fc_err parse_ids(const char *s, size_t len, int32_t **ids, int *n) {
-    int32_t *v = fc_malloc((len / 2 + 1) * sizeof(int32_t), "tokenize ids");
-    if (!v) return FC_ENOMEM;
-    int k = 0;
-    for (size_t i = 0; i < len;) {
-        if (strchr(" \t\r\n,", s[i]) && s[i]) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < len && s[j] >= '0' && s[j] <= '9' && j - i < 10) j++;
-        if (j == i || (j < len && !strchr(" \t\r\n,", s[j])) || (j < len && !s[j])) {
-            free(v);
-            return fc_err_set(FC_EINVAL, "--decode: '%.*s' at offset %zu is not a token id", (int)(j + 1 - i > 20 ? 20 : j + 1 - i),
-                              s + i, i);
-        }
-        long x = strtol(s + i, NULL, 10);
-        if (x > INT32_MAX) {
-            free(v);
-            return fc_err_set(FC_EINVAL, "--decode: id at offset %zu is too large", i);
-        }
-        v[k++] = (int32_t)x;
-        i = j;
-    }
-    *ids = v, *n = k;
-    return FC_OK;
 }
 
 int fc_cmd_tokenize(int argc, char **argv) {
@@ -86,7 +57,7 @@ int fc_cmd_tokenize(int argc, char **argv) {
     char *out = NULL;
     if ((e = fc_tokenizer_load(&tok, model))) goto done;
     if (decode) {
-        if ((e = parse_ids(text, len, &ids, &n))) goto done;
+        if ((e = fc_cli_parse_ids("--decode", text, len, &ids, &n))) goto done;
         size_t out_len;
         if ((e = fc_tokenizer_decode_n(tok, ids, n, no_special, &out, &out_len))) goto done;
         fwrite(out, 1, out_len, stdout); /* the text may hold NULs */

@@ -4,37 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/base/mem.h"
+#include "core/base/cli.h"
 
 static fc_err parse_ids(const char *s, int32_t **ids, int *n) {
-    size_t len = strlen(s);
-    int32_t *v = fc_malloc((len / 2 + 1) * sizeof(int32_t), "prompt ids");
-    if (!v) return FC_ENOMEM;
-    int k = 0;
-    for (size_t i = 0; i < len;) {
-        if (s[i] == ',' || s[i] == ' ') {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < len && s[j] >= '0' && s[j] <= '9' && j - i < 10) j++;
-        if (j == i || (j < len && s[j] != ',' && s[j] != ' ')) {
-            free(v);
-            return fc_err_set(FC_EINVAL, "--ids: '%.20s' at offset %zu is not a token id", s + i, i);
-        }
-        long x = strtol(s + i, NULL, 10);
-        if (x > INT32_MAX) {
-            free(v);
-            return fc_err_set(FC_EINVAL, "--ids: id at offset %zu is too large", i);
-        }
-        v[k++] = (int32_t)x;
-        i = j;
-    }
-    if (k == 0) {
-        free(v);
+    FC_TRY(fc_cli_parse_ids("--ids", s, strlen(s), ids, n));
+    if (*n == 0) {
+        free(*ids);
+        *ids = NULL;
         return fc_err_set(FC_EINVAL, "--ids: no token ids in '%s'", s);
     }
-    *ids = v, *n = k;
     return FC_OK;
 }
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/mem.h"
+
 const char *fc_cli_prog = "fc-eval";
 
 int fc_cli_error(const char *fmt, ...) {
@@ -53,5 +55,35 @@ fc_err fc_cli_parse_double(const char *opt, const char *s, double lo, double hi,
     if (errno || end == s || *end || v != v) return fc_err_set(FC_EINVAL, "%s: '%s' is not a number", opt, s);
     if (v < lo || v > hi) return fc_err_set(FC_EINVAL, "%s: %g is outside [%g, %g]", opt, v, lo, hi);
     *out = v;
+    return FC_OK;
+}
+
+fc_err fc_cli_parse_ids(const char *opt, const char *s, size_t len, int32_t **ids, int *n) {
+    static const char sep[] = " \t\r\n,";
+    *ids = NULL, *n = 0;
+    int32_t *v = fc_malloc((len / 2 + 1) * sizeof(int32_t), opt);
+    if (!v) return FC_ENOMEM;
+    int k = 0;
+    for (size_t i = 0; i < len;) {
+        if (s[i] && strchr(sep, s[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < len && s[j] >= '0' && s[j] <= '9' && j - i < 10) j++;
+        if (j == i || (j < len && (!s[j] || !strchr(sep, s[j])))) {
+            free(v);
+            int shown = (int)(j + 1 - i > 20 ? 20 : j + 1 - i);
+            return fc_err_set(FC_EINVAL, "%s: '%.*s' at offset %zu is not a token id", opt, shown, s + i, i);
+        }
+        long x = strtol(s + i, NULL, 10);
+        if (x > INT32_MAX) {
+            free(v);
+            return fc_err_set(FC_EINVAL, "%s: id at offset %zu is too large", opt, i);
+        }
+        v[k++] = (int32_t)x;
+        i = j;
+    }
+    *ids = v, *n = k;
     return FC_OK;
 }

@@ -5,6 +5,8 @@
 #define FC_EVAL_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "core/base/err.h"
 
@@ -27,5 +29,9 @@ bool fc_cli_opt(int argc, char **argv, int *i, const char *name, const char **va
 /* Parses a whole decimal integer within [lo, hi]; errors name the option. */
 fc_err fc_cli_parse_long(const char *opt, const char *s, long lo, long hi, long *out);
 fc_err fc_cli_parse_double(const char *opt, const char *s, double lo, double hi, double *out);
+/* Parses a list of token ids ("1 2 3", "1,2,3"; spaces, tabs, newlines or commas between) from s[0..len)
+ * into a malloc'd array (*n may be 0 for an empty list; the caller frees *ids). Errors name `opt`, the
+ * offending text and its byte offset. */
+fc_err fc_cli_parse_ids(const char *opt, const char *s, size_t len, int32_t **ids, int *n);
 
 #endif
