@@ -8,7 +8,6 @@
 
 #include "core/base/cli.h"
 #include "core/base/file.h"
-#include "core/base/mem.h"
 #include "core/text/tokenizer.h"
 #include "eval/commands.h"
 
