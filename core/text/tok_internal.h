@@ -4,6 +4,7 @@
 #define FC_TEXT_TOK_INTERNAL_H
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <cjson/cJSON.h>
 #include <pcre2.h>
 
 #include "core/text/bpe.h"
@@ -66,6 +67,10 @@ struct fc_tokenizer {
 #define FC_TOK_MAX_FILE_BYTES ((size_t)256 << 20)
 
 /* helpers in tokenizer.c */
+
+/* Reads a tokenizer JSON file whose top level must be an object: FC_EFORMAT "<path>: not a JSON object"
+ * otherwise, file errors as fc_file_read. The caller deletes *root. */
+fc_err fc_tok_read_json(const char *path, cJSON **root);
 
 fc_err fc_tok_ids_push(fc_tok_ids *ids, int32_t id);
 fc_err fc_tok_add_added(fc_tokenizer *t, const char *s, size_t n, int32_t id, bool special);

@@ -8,7 +8,6 @@
 #include "core/base/mem.h"
 #include "core/text/tok_internal.h"
 #include "core/text/utf8.h"
-#include "core/base/file.h"
 
 #define META "\xe2\x96\x81" /* U+2581 "▁" */
 
@@ -197,15 +196,8 @@ static fc_err load_model(fc_tokenizer *t, const cJSON *model, const char *path) 
 }
 
 fc_err fc_tok_llama_load(fc_tokenizer *t, const char *path) {
-    char *data;
-    size_t len;
-    FC_TRY(fc_file_read(path, FC_TOK_MAX_FILE_BYTES, "a tokenizer file", &data, &len));
-    cJSON *root = cJSON_ParseWithLength(data, len);
-    free(data);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return fc_err_set(FC_EFORMAT, "%s: not a JSON object", path);
-    }
+    cJSON *root;
+    FC_TRY(fc_tok_read_json(path, &root));
     fc_err e = FC_OK;
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");

@@ -25,15 +25,8 @@ static const char qwen2_pattern[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)"
                                     "|[" WS "]+";
 
 static fc_err load_vocab(fc_tokenizer *t, const char *path) {
-    char *data;
-    size_t len;
-    FC_TRY(fc_file_read(path, FC_TOK_MAX_FILE_BYTES, "a tokenizer file", &data, &len));
-    cJSON *root = cJSON_ParseWithLength(data, len);
-    free(data);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return fc_err_set(FC_EFORMAT, "%s: not a JSON object", path);
-    }
+    cJSON *root;
+    FC_TRY(fc_tok_read_json(path, &root));
     fc_err e = FC_OK;
     const cJSON *it;
     cJSON_ArrayForEach(it, root) {
@@ -100,15 +93,11 @@ static fc_err load_merges(fc_tokenizer *t, const char *path) {
 fc_err fc_tok_qwen2_check_class(const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-    char *data;
-    size_t len;
-    FC_TRY(fc_file_read(path, FC_TOK_MAX_FILE_BYTES, "a tokenizer file", &data, &len));
-    cJSON *root = cJSON_ParseWithLength(data, len);
-    free(data);
+    cJSON *root;
+    FC_TRY(fc_tok_read_json(path, &root));
     const cJSON *cls = cJSON_GetObjectItemCaseSensitive(root, "tokenizer_class");
     fc_err e = FC_OK;
-    if (!cJSON_IsObject(root)) e = fc_err_set(FC_EFORMAT, "%s: not a JSON object", path);
-    else if (!cJSON_IsString(cls) || !(strstr(cls->valuestring, "Qwen2") || strstr(cls->valuestring, "MiniCPMV")))
+    if (!cJSON_IsString(cls) || !(strstr(cls->valuestring, "Qwen2") || strstr(cls->valuestring, "MiniCPMV")))
         e = fc_err_set(FC_EUNSUPPORTED, "%s: tokenizer_class '%s' is not a Qwen2 tokenizer", path,
                        cJSON_IsString(cls) ? cls->valuestring : "?");
     cJSON_Delete(root);

@@ -12,6 +12,21 @@
 #include "core/text/tok_internal.h"
 #include "core/base/file.h"
 
+fc_err fc_tok_read_json(const char *path, cJSON **root) {
+    char *data;
+    size_t len;
+    *root = NULL;
+    FC_TRY(fc_file_read(path, FC_TOK_MAX_FILE_BYTES, "a tokenizer file", &data, &len));
+    cJSON *r = cJSON_ParseWithLength(data, len);
+    free(data);
+    if (!cJSON_IsObject(r)) {
+        cJSON_Delete(r);
+        return fc_err_set(FC_EFORMAT, "%s: not a JSON object", path);
+    }
+    *root = r;
+    return FC_OK;
+}
+
 fc_err fc_tok_ids_push(fc_tok_ids *ids, int32_t id) {
     if (ids->n == ids->cap) {
         size_t cap = ids->cap ? ids->cap * 2 : 64;
@@ -77,18 +92,10 @@ static int32_t config_token(const fc_tokenizer *t, const cJSON *v) {
 fc_err fc_tok_load_config(fc_tokenizer *t, const char *dir, bool required, bool take_added) {
     char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-    char *data;
-    size_t len;
-    fc_err e = fc_file_read(path, FC_TOK_MAX_FILE_BYTES, "a tokenizer file", &data, &len);
+    cJSON *root;
+    fc_err e = fc_tok_read_json(path, &root);
     if (e == FC_ENOTFOUND && !required) return FC_OK;
     if (e) return e;
-    cJSON *root = cJSON_ParseWithLength(data, len);
-    free(data);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return fc_err_set(FC_EFORMAT, "%s: not a JSON object", path);
-    }
-    e = FC_OK;
     const cJSON *dec = cJSON_GetObjectItemCaseSensitive(root, "added_tokens_decoder");
     if (take_added && dec) {
         if (!cJSON_IsObject(dec)) {
