@@ -61,6 +61,9 @@
  *   preemption  fc_kv_seq_swap_out copies a sequence (per-layer lengths, next_pos) to host memory and frees
  *               its blocks; fc_kv_seq_swap_in brings it back under the same handle (FC_ENOMEM, nothing
  *               changed, when the blocks are not free yet);
+ *   steps       fc_llm_forward_each (llm.h) runs a batch and refuses, alone and untouched, the inputs that
+ *               lack blocks (FC_ENOMEM) or are bad (FC_EINVAL), so the step defers them;
+ *   compression fc_compress_sequence (compress_seq.h) is all or nothing, via fc_kv_seq_replace;
  *   checks      fc_kv_pool_check verifies that no block is lost or owned twice (tests, debug builds).
  */
 #ifndef FC_KV_POOL_H
