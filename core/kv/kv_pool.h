@@ -244,7 +244,9 @@ fc_err fc_kv_seq_rollback(fc_kv_pool *pool, fc_kv_handle h, const fc_kv_layer_ma
 
 /* Pointer to entry i's K (or V) row [Hkv, D] in `layer`, in the pool's dtype. i must be inside that
  * layer's reserved blocks and the handle live (an invariant, asserted). Write only into slots at or past
- * the layer's length that fc_kv_seq_reserve made room for: those are never shared. */
+ * the layer's length that fc_kv_seq_reserve made room for, with no fork of the sequence in between (a
+ * fork shares the partly filled tail block again; reserve once more before writing, as fc_llm_forward
+ * does in every call): such slots are never shared. */
 void *fc_kv_slot_k(const fc_kv_pool *pool, fc_kv_handle h, int layer, int i);
 void *fc_kv_slot_v(const fc_kv_pool *pool, fc_kv_handle h, int layer, int i);
 /* The storage as a 4-D view [n_blocks * L, block_size, Hkv, D] (for the paged attention op, with the

@@ -1,6 +1,7 @@
 /* test_compress_seq.c: a compression method applied to a sequence of the paged KV pool: the cache becomes
  * the method's output in every layer, surplus blocks return to the pool at once (per layer for PyramidKV),
  * positions follow the rule. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,18 @@ static void test_refusals(fc_test *t) {
     teardown(&fx);
 }
 
+typedef struct {
+    fixture *fx;
+    const fc_compress_method *m;
+    fc_err e;
+} compress_job;
+
+static void *compress_thread(void *arg) {
+    compress_job *j = arg;
+    j->e = fc_compress_sequence(j->fx->pool, j->fx->seq, j->m, HKV, NULL, 0, window_extras, NULL, NULL);
+    return NULL;
+}
+
 /* extras that fail on layer 1, after layer 0 was compressed (a method's error midway) */
 static fc_err failing_extras(void *ctx, int layer, fc_compress_inputs *in) {
     (void)ctx;
@@ -199,6 +212,12 @@ static void test_compress_all_or_nothing(fc_test *t) {
                  "the fork's layer %d changed", l);
     FC_CHECK(t, fc_kv_pool_check(fx.pool) == FC_OK, "%s", fc_errmsg());
     /* a stale handle and a compression from a thread that does not own the pool are refused (kv_pool.h) */
+    compress_job j = {&fx, m, FC_OK};
+    pthread_t th;
+    FC_CHECK(t, pthread_create(&th, NULL, compress_thread, &j) == 0, "pthread_create");
+    pthread_join(th, NULL);
+    FC_CHECK(t, j.e == FC_EINVAL && fc_kv_seq_layer_len(fx.pool, fx.seq, 0) == 25, "compression from another thread: %d",
+             j.e);
     FC_CHECK(t, fc_kv_seq_free(fx.pool, f) == FC_OK, "%s", fc_errmsg());
     FC_CHECK(t, fc_compress_sequence(fx.pool, f, m, HKV, NULL, 0, NULL, NULL, NULL) == FC_EINVAL &&
                     strstr(fc_errmsg(), "not live"), "%s", fc_errmsg());

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/kv/kv_pool.h"
+#include "kernels/backend.h"
 #include "tests/test.h"
 
 enum { L = 3, HKV = 2, D = 5, BS = 4 };
@@ -439,7 +440,51 @@ static void test_kv_replace_all_or_nothing(fc_test *t) {
     fc_kv_pool_free(pool);
 }
 
+/* A pool in GPU memory: copies on write (device to device) and swapping (device to host and back) move
+ * the same bytes as on the CPU. Entries are written and read with fc_cuda_memcpy through the slot
+ * pointers. Skipped without a GPU. */
+static bool cuda_rows(fc_kv_pool *pool, fc_kv_handle h, int n, float base, bool write, float *out) {
+    for (int l = 0; l < L; l++)
+        for (int i = 0; i < n; i++) {
+            float row[HKV * D];
+            for (int j = 0; j < HKV * D; j++) row[j] = base + (float)(l * 1000 + i * 10 + j);
+            void *dk = fc_kv_slot_k(pool, h, l, i);
+            if (write) {
+                if (fc_cuda_memcpy(dk, true, row, false, sizeof row)) return false;
+            } else {
+                if (fc_cuda_memcpy(out, false, dk, true, sizeof row)) return false;
+                if (memcmp(out, row, sizeof row)) return false;
+            }
+        }
+    return true;
+}
+
+static void test_kv_cuda_pool_fork_swap(fc_test *t) {
+    if (fc_cuda_device_count() == 0) {
+        fc_test_skip(t, "no GPU");
+        return;
+    }
+    fc_kv_pool_params p = {.n_layers = L, .n_kv_heads = HKV, .head_dim = D, .block_size = BS, .n_blocks = 8,
+                           .max_seqs = 4, .dtype = FC_DTYPE_F32, .device = FC_DEVICE_CUDA};
+    fc_kv_pool *pool = NULL;
+    FC_CHECK(t, fc_kv_pool_create(&pool, &p) == FC_OK, "%s", fc_errmsg());
+    fc_kv_handle a, b;
+    float buf[HKV * D];
+    FC_CHECK(t, fc_kv_seq_create(pool, &a) == FC_OK && fc_kv_seq_reserve(pool, a, 6) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, cuda_rows(pool, a, 6, 1.0f, true, buf) && fc_kv_seq_commit(pool, a, 6) == FC_OK, "write: %s", fc_errmsg());
+    /* the fork's first append copies the shared tail on the device; both still read the prefix */
+    FC_CHECK(t, fc_kv_seq_fork(pool, a, &b) == FC_OK && fc_kv_seq_reserve(pool, b, 1) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, fc_kv_seq_layer_blocks(pool, b, 0)[1] != fc_kv_seq_layer_blocks(pool, a, 0)[1], "no copy on write");
+    FC_CHECK(t, cuda_rows(pool, b, 6, 1.0f, false, buf) && cuda_rows(pool, a, 6, 1.0f, false, buf), "prefix after copy");
+    /* swap a out and back: the same bytes */
+    FC_CHECK(t, fc_kv_seq_swap_out(pool, a) == FC_OK && fc_kv_seq_swap_in(pool, a) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, cuda_rows(pool, a, 6, 1.0f, false, buf), "contents after swap in");
+    check_pool(t, pool, "cuda");
+    fc_kv_pool_free(pool);
+}
+
 static const fc_test_case cases[] = {
+    FC_CASE(test_kv_cuda_pool_fork_swap),
     FC_CASE(test_issue10_defect5_owner_thread),
     FC_CASE(test_kv_fork_copy_on_write),
     FC_CASE(test_kv_mark_rollback),
