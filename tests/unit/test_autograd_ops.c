@@ -1,0 +1,294 @@
+/* test_autograd_ops.c: every backward kernel of kernels/cpu/cpu_backward.h and every loss gradient of
+ * core/autograd against central finite differences.
+ *
+ * Objective: J = sum_i r_i y_i with fixed random r (so dy = r), accumulated in double.
+ * - f32 ops (linear, rmsnorm, rope, silu_mul, relu, dropout, attention over [prefix; new]): the forwards are
+ *   f32 only, so J carries f32 rounding of ~1e-7 |y| per element. Inputs ~U(-1, 1), step h = 1e-2: for the
+ *   ops linear in the perturbed input (linear, rope, V of attention) the difference is exact up to that
+ *   rounding (~1e-5 / h relative); for the smooth ones the truncation error is ~h^2 |f'''| ~ 1e-4. Bound:
+ *   |fd - analytic| <= 2e-3 * max |analytic| + 1e-2 |analytic| per element.
+ *   ReLU: inputs kept at |x| >= 0.1 > h, so no step crosses the kink.
+ * - the losses (kl, fastcache's CE/JS/L1 and hidden-state terms) compute in double from f32 inputs: their
+ *   twin is f64, so the differences are taken in double with h = 1e-4 on the logits, bound 1e-6 relative to
+ *   the largest gradient plus 1e-4 of each (the L1 term's kinks at p = q are not hit by random logits).
+ * Also: the prefix attention's forward against fc_cpu_attention on the concatenated cache (same function).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/autograd/autograd_internal.h"
+#include "kernels/cpu/cpu.h"
+#include "kernels/cpu/cpu_backward.h"
+#include "tests/test.h"
+
+static uint64_t rs = 12345;
+static float urand(void) { return (float)(2 * fc_ag_rng_uniform(&rs) - 1); }
+static void fill(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = urand();
+}
+
+typedef double (*objective)(void *ctx);
+
+/* Central differences of J w.r.t. x[0..n) against analytic g; f32 bound (see above). */
+static bool fd_check(fc_test *t, const char *what, float *x, size_t n, objective J, void *ctx, const float *g,
+                     double h, double atol_rel, double rtol) {
+    double gmax = 0;
+    for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(g[i]));
+    t->checks++;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        float x0 = x[i];
+        x[i] = x0 + (float)h;
+        double hp = (double)x[i] - x0;
+        double jp = J(ctx);
+        x[i] = x0 - (float)h;
+        double hm = (double)x0 - x[i];
+        double jm = J(ctx);
+        x[i] = x0;
+        double fd = (jp - jm) / (hp + hm);
+        double tol = atol_rel * gmax + rtol * fabs(g[i]);
+        if (!(fabs(fd - g[i]) <= tol)) {
+            if (bad++ < 5)
+                fc_test_fail(t, "%s[%zu]: analytic %.8g, finite difference %.8g (tol %.3g)", what, i, g[i], fd, tol);
+        }
+    }
+    if (gmax == 0) return fc_test_fail(t, "%s: the analytic gradient is all zeros", what);
+    return bad == 0;
+}
+
+static double dotd(const float *a, const float *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+/* ---- linear ---- */
+enum { LM = 5, LN = 7, LK = 9 };
+typedef struct {
+    float x[LM * LK], w[LN * LK], b[LN], r[LM * LN], y[LM * LN];
+} lin_ctx;
+static double lin_J(void *p) {
+    lin_ctx *c = p;
+    fc_cpu_linear(c->y, c->x, c->w, FC_DTYPE_F32, c->b, FC_DTYPE_F32, LM, LN, LK);
+    return dotd(c->y, c->r, LM * LN);
+}
+
+static void test_linear_bwd(fc_test *t) {
+    lin_ctx c;
+    fill(c.x, sizeof c.x / 4), fill(c.w, sizeof c.w / 4), fill(c.b, LN), fill(c.r, LM * LN);
+    float dx[LM * LK], dw[LN * LK] = {0}, db[LN] = {0};
+    FC_CHECK(t, fc_cpu_linear_bwd(dx, dw, db, c.r, c.x, c.w, FC_DTYPE_F32, LM, LN, LK, false) == FC_OK, "bwd");
+    fd_check(t, "linear dx", c.x, LM * LK, lin_J, &c, dx, 1e-2, 2e-3, 1e-2);
+    fd_check(t, "linear dw", c.w, LN * LK, lin_J, &c, dw, 1e-2, 2e-3, 1e-2);
+    fd_check(t, "linear db", c.b, LN, lin_J, &c, db, 1e-2, 2e-3, 1e-2);
+    /* dw, db accumulate; dx with accumulate adds */
+    float dw2[LN * LK], db2[LN], dx2[LM * LK];
+    memcpy(dw2, dw, sizeof dw), memcpy(db2, db, sizeof db), memcpy(dx2, dx, sizeof dx);
+    FC_CHECK(t, fc_cpu_linear_bwd(dx2, dw2, db2, c.r, c.x, c.w, FC_DTYPE_F32, LM, LN, LK, true) == FC_OK, "bwd");
+    for (int i = 0; i < LN * LK; i++) FC_CHECK(t, fabsf(dw2[i] - 2 * dw[i]) <= 1e-5f * (1 + fabsf(dw[i])), "dw +=");
+    for (int i = 0; i < LN; i++) FC_CHECK(t, fabsf(db2[i] - 2 * db[i]) <= 1e-5f * (1 + fabsf(db[i])), "db +=");
+    for (int i = 0; i < LM * LK; i++) FC_CHECK(t, fabsf(dx2[i] - 2 * dx[i]) <= 1e-5f * (1 + fabsf(dx[i])), "dx +=");
+}
+
+/* a bf16 weight: dx must equal the f32 computation on the bf16 values (conversion is exact) */
+static void test_linear_bwd_bf16_weight(fc_test *t) {
+    enum { M = 3, N = 300, K = 40 }; /* N * K > one slice for some thread counts; K not a multiple of 16 */
+    float *w = malloc(sizeof(float) * N * K), *dy = malloc(sizeof(float) * M * N), *a = malloc(sizeof(float) * M * K),
+          *b = malloc(sizeof(float) * M * K);
+    uint16_t *wb = malloc(sizeof(uint16_t) * N * K);
+    fill(w, N * K), fill(dy, M * N);
+    for (int i = 0; i < N * K; i++) {
+        uint32_t u;
+        memcpy(&u, &w[i], 4);
+        wb[i] = (uint16_t)(u >> 16); /* truncate: any bf16 value will do */
+        u = (uint32_t)wb[i] << 16;
+        memcpy(&w[i], &u, 4);
+    }
+    bool ok = fc_cpu_linear_bwd(a, NULL, NULL, dy, NULL, w, FC_DTYPE_F32, M, N, K, false) == FC_OK &&
+              fc_cpu_linear_bwd(b, NULL, NULL, dy, NULL, wb, FC_DTYPE_BF16, M, N, K, false) == FC_OK;
+    if (!ok) fc_test_fail(t, "bwd failed: %s", fc_errmsg());
+    else fc_test_close(t, "bf16 dx", b, a, M * K, 1e-6, 1e-6);
+    free(w), free(dy), free(a), free(b), free(wb);
+}
+
+/* ---- rmsnorm ---- */
+enum { RN = 4, RC = 10 };
+typedef struct {
+    float x[RN * RC], w[RC], r[RN * RC], y[RN * RC];
+} rms_ctx;
+static double rms_J(void *p) {
+    rms_ctx *c = p;
+    fc_cpu_rmsnorm(c->y, c->x, c->w, FC_DTYPE_F32, RN, RC, 1e-5f);
+    return dotd(c->y, c->r, RN * RC);
+}
+static void test_rmsnorm_bwd(fc_test *t) {
+    rms_ctx c;
+    fill(c.x, RN * RC), fill(c.w, RC), fill(c.r, RN * RC);
+    float dx[RN * RC], dw[RC] = {0};
+    fc_cpu_rmsnorm_bwd(dx, dw, c.r, c.x, c.w, FC_DTYPE_F32, RN, RC, 1e-5f, false);
+    fd_check(t, "rmsnorm dx", c.x, RN * RC, rms_J, &c, dx, 1e-2, 2e-3, 1e-2);
+    fd_check(t, "rmsnorm dw", c.w, RC, rms_J, &c, dw, 1e-2, 2e-3, 1e-2);
+}
+
+/* ---- rope ---- */
+enum { PT = 3, PH = 2, PD = 8 };
+typedef struct {
+    float x[PT * PH * PD], r[PT * PH * PD], y[PT * PH * PD];
+    int32_t pos[PT];
+} rope_ctx;
+static double rope_J(void *p) {
+    rope_ctx *c = p;
+    memcpy(c->y, c->x, sizeof c->x);
+    fc_cpu_rope(c->y, c->pos, PT, PH, PD, 10000.0f);
+    return dotd(c->y, c->r, PT * PH * PD);
+}
+static void test_rope_bwd(fc_test *t) {
+    rope_ctx c = {.pos = {0, 7, 301}};
+    fill(c.x, PT * PH * PD), fill(c.r, PT * PH * PD);
+    float d[PT * PH * PD];
+    memcpy(d, c.r, sizeof d);
+    fc_cpu_rope_bwd(d, c.pos, PT, PH, PD, 10000.0f);
+    fd_check(t, "rope dx", c.x, PT * PH * PD, rope_J, &c, d, 1e-2, 2e-3, 1e-2);
+}
+
+/* ---- silu_mul, relu, dropout ---- */
+enum { SN = 24 };
+typedef struct {
+    float g[SN], u[SN], r[SN], y[SN];
+    uint8_t keep[SN];
+    int which; /* 0 silu_mul, 1 relu, 2 dropout */
+} ew_ctx;
+static double ew_J(void *p) {
+    ew_ctx *c = p;
+    if (c->which == 0) fc_cpu_silu_mul(c->y, c->g, c->u, SN);
+    if (c->which == 1) fc_cpu_act(c->y, c->g, SN, FC_ACT_RELU);
+    if (c->which == 2) fc_cpu_dropout_fwd(c->y, c->g, c->keep, 0.4f, SN);
+    return dotd(c->y, c->r, SN);
+}
+static void test_elementwise_bwd(fc_test *t) {
+    ew_ctx c = {0};
+    fill(c.g, SN), fill(c.u, SN), fill(c.r, SN);
+    for (int i = 0; i < SN; i++) {
+        c.g[i] *= 3; /* silu's curvature region */
+        if (fabsf(c.g[i]) < 0.1f) c.g[i] = c.g[i] < 0 ? -0.1f : 0.1f; /* no ReLU kink within a step */
+        c.keep[i] = i % 3 != 0;
+    }
+    float dg[SN], du[SN], y[SN];
+    fc_cpu_silu_mul_bwd(dg, du, c.r, c.g, c.u, SN);
+    c.which = 0;
+    fd_check(t, "silu_mul dgate", c.g, SN, ew_J, &c, dg, 1e-2, 2e-3, 1e-2);
+    fd_check(t, "silu_mul dup", c.u, SN, ew_J, &c, du, 1e-2, 2e-3, 1e-2);
+    c.which = 1;
+    fc_cpu_act(y, c.g, SN, FC_ACT_RELU);
+    fc_cpu_relu_bwd(dg, c.r, y, SN);
+    fd_check(t, "relu dx", c.g, SN, ew_J, &c, dg, 1e-2, 2e-3, 1e-2);
+    c.which = 2;
+    fc_cpu_dropout_bwd(dg, c.r, c.keep, 0.4f, SN);
+    fd_check(t, "dropout dx", c.g, SN, ew_J, &c, dg, 1e-2, 2e-3, 1e-2);
+}
+
+/* ---- attention over [prefix; new], GQA ---- */
+enum { AT = 4, AP = 5, AH = 4, AHKV = 2, AD = 8 };
+typedef struct {
+    float q[AT * AH * AD], kp[AHKV * AP * AD], vp[AHKV * AP * AD], kn[AT * AHKV * AD], vn[AT * AHKV * AD];
+    float r[AT * AH * AD], out[AT * AH * AD], lse[AT * AH];
+    int P;
+} att_ctx;
+static double att_J(void *p) {
+    att_ctx *c = p;
+    FC_ASSERT(fc_cpu_attention_prefix_fwd(c->out, c->lse, c->q, c->kp, c->vp, c->P, c->kn, c->vn, AT, AH, AHKV, AD,
+                                          0.5f) == FC_OK);
+    return dotd(c->out, c->r, AT * AH * AD);
+}
+static void attention_case(fc_test *t, int P) {
+    att_ctx c = {.P = P};
+    fill(c.q, sizeof c.q / 4), fill(c.kp, sizeof c.kp / 4), fill(c.vp, sizeof c.vp / 4);
+    fill(c.kn, sizeof c.kn / 4), fill(c.vn, sizeof c.vn / 4), fill(c.r, sizeof c.r / 4);
+    att_J(&c);
+    float dq[AT * AH * AD], dkp[AHKV * AP * AD], dvp[AHKV * AP * AD], dkn[AT * AHKV * AD], dvn[AT * AHKV * AD];
+    if (fc_cpu_attention_prefix_bwd(dq, dkp, dvp, dkn, dvn, c.r, c.q, c.kp, c.vp, P, c.kn, c.vn, c.out, c.lse, AT, AH,
+                                    AHKV, AD, 0.5f) != FC_OK) {
+        fc_test_fail(t, "bwd: %s", fc_errmsg());
+        return;
+    }
+    fd_check(t, "attention dq", c.q, AT * AH * AD, att_J, &c, dq, 1e-2, 2e-3, 1e-2);
+    fd_check(t, "attention dk new", c.kn, AT * AHKV * AD, att_J, &c, dkn, 1e-2, 2e-3, 1e-2);
+    fd_check(t, "attention dv new", c.vn, AT * AHKV * AD, att_J, &c, dvn, 1e-2, 2e-3, 1e-2);
+    if (P > 0) {
+        fd_check(t, "attention dk prefix", c.kp, AHKV * P * AD, att_J, &c, dkp, 1e-2, 2e-3, 1e-2);
+        fd_check(t, "attention dv prefix", c.vp, AHKV * P * AD, att_J, &c, dvp, 1e-2, 2e-3, 1e-2);
+    }
+    /* the forward is fc_cpu_attention's causal attention over the concatenated cache (S = P + T) */
+    float k[(AP + AT) * AHKV * AD], v[(AP + AT) * AHKV * AD], ref[AT * AH * AD];
+    for (int s = 0; s < P + AT; s++)
+        for (int g = 0; g < AHKV; g++) {
+            const float *ks = s < P ? c.kp + (g * P + s) * AD : c.kn + ((s - P) * AHKV + g) * AD;
+            const float *vs = s < P ? c.vp + (g * P + s) * AD : c.vn + ((s - P) * AHKV + g) * AD;
+            memcpy(k + (s * AHKV + g) * AD, ks, sizeof(float) * AD);
+            memcpy(v + (s * AHKV + g) * AD, vs, sizeof(float) * AD);
+        }
+    FC_CHECK(t, fc_cpu_attention(ref, c.q, k, v, AT, P + AT, AH, AHKV, AD, 0.5f, true) == FC_OK, "%s", fc_errmsg());
+    att_J(&c);
+    fc_test_close(t, "attention_prefix vs attention", c.out, ref, AT * AH * AD, 1e-6, 1e-5);
+}
+static void test_attention_prefix_bwd(fc_test *t) { attention_case(t, AP); }
+static void test_attention_prefix_bwd_no_prefix(fc_test *t) { attention_case(t, 0); }
+
+/* ---- losses (double inside: f64 differences) ---- */
+enum { LN_ = 3, LV = 11, HC = 6, HL = 2 };
+typedef struct {
+    float zt[LN_ * LV], zs[LN_ * LV], hs[HL * LN_ * HC], ht[HL * LN_ * HC];
+    fc_distill_loss kind;
+    float tau;
+    double scratch[4 * LV];
+    int iscratch[LV];
+} loss_ctx;
+static double logit_J(void *p) {
+    loss_ctx *c = p;
+    fc_ag_loss_out o;
+    fc_ag_logit_loss(c->kind, c->tau, c->zt, c->zs, LN_, LV, NULL, 1.0f, c->scratch, c->iscratch, &o);
+    return o.loss;
+}
+static double hidden_J(void *p) {
+    loss_ctx *c = p;
+    return fc_ag_hidden_loss(c->hs, c->ht, HL, LN_, HC, NULL, 1.0f, c->scratch);
+}
+static void loss_case(fc_test *t, fc_distill_loss kind, float tau) {
+    loss_ctx c = {.kind = kind, .tau = tau};
+    for (int i = 0; i < LN_ * LV; i++) c.zt[i] = 3 * urand(), c.zs[i] = 3 * urand();
+    float dz[LN_ * LV];
+    fc_ag_loss_out o;
+    fc_ag_logit_loss(kind, tau, c.zt, c.zs, LN_, LV, dz, 1.0f, c.scratch, c.iscratch, &o);
+    char what[64];
+    snprintf(what, sizeof what, "%s tau %g dz", kind == FC_DISTILL_LOSS_KL ? "kl" : "fastcache", tau);
+    fd_check(t, what, c.zs, LN_ * LV, logit_J, &c, dz, 1e-4, 1e-6, 1e-4);
+    FC_CHECK(t, o.kl > 0 && o.top1 >= 0 && o.top1 <= 1, "kl %g top1 %g", o.kl, o.top1);
+    if (kind == FC_DISTILL_LOSS_KL && tau == 1.0f) FC_CHECK(t, fabs(o.loss - o.kl) < 1e-12, "kl at tau 1 is the loss");
+}
+static void test_loss_kl_grad(fc_test *t) {
+    loss_case(t, FC_DISTILL_LOSS_KL, 1.0f);
+    loss_case(t, FC_DISTILL_LOSS_KL, 2.5f);
+}
+static void test_loss_fastcache_grad(fc_test *t) {
+    loss_case(t, FC_DISTILL_LOSS_FASTCACHE, 1.0f);
+    loss_case(t, FC_DISTILL_LOSS_FASTCACHE, 0.7f);
+}
+static void test_loss_hidden_grad(fc_test *t) {
+    loss_ctx c = {0};
+    fill(c.hs, HL * LN_ * HC), fill(c.ht, HL * LN_ * HC);
+    float dh[HL * LN_ * HC];
+    fc_ag_hidden_loss(c.hs, c.ht, HL, LN_, HC, dh, 1.0f, c.scratch);
+    fd_check(t, "hidden-state term dh", c.hs, HL * LN_ * HC, hidden_J, &c, dh, 1e-4, 1e-6, 1e-4);
+    /* equal hidden states: HS = 0 (MSE 0, cosine 1) */
+    FC_CHECK(t, fabs(fc_ag_hidden_loss(c.ht, c.ht, HL, LN_, HC, NULL, 1.0f, c.scratch)) < 1e-12, "HS(h, h) = 0");
+}
+
+static const fc_test_case cases[] = {
+    FC_CASE(test_linear_bwd),           FC_CASE(test_linear_bwd_bf16_weight), FC_CASE(test_rmsnorm_bwd),
+    FC_CASE(test_rope_bwd),             FC_CASE(test_elementwise_bwd),        FC_CASE(test_attention_prefix_bwd),
+    FC_CASE(test_attention_prefix_bwd_no_prefix), FC_CASE(test_loss_kl_grad), FC_CASE(test_loss_fastcache_grad),
+    FC_CASE(test_loss_hidden_grad),
+};
+
+int main(int argc, char **argv) { return fc_test_main(argc, argv, cases, FC_NCASES(cases)); }
