@@ -11,13 +11,15 @@
  * - the losses (kl, fastcache's CE/JS/L1 and hidden-state terms) compute in double from f32 inputs: their
  *   twin is f64, so the differences are taken in double with h = 1e-4 on the logits, bound 1e-6 relative to
  *   the largest gradient plus 1e-4 of each (the L1 term's kinks at p = q are not hit by random logits).
- * Also: the prefix attention's forward against fc_cpu_attention on the concatenated cache (same function).
+ * Also: the prefix attention's forward against fc_cpu_attention on the concatenated cache (same function),
+ * and every backward against torch autograd (tools/make_grad_fixtures.py, tests/fixtures/grad/ops.safetensors).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/autograd/autograd_internal.h"
+#include "core/io/safetensors.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_backward.h"
 #include "tests/test.h"
@@ -284,11 +286,139 @@ static void test_loss_hidden_grad(fc_test *t) {
     FC_CHECK(t, fabs(fc_ag_hidden_loss(c.ht, c.ht, HL, LN_, HC, NULL, 1.0f, c.scratch)) < 1e-12, "HS(h, h) = 0");
 }
 
+
+/* ---- against torch autograd (tests/fixtures/grad/ops.safetensors, float64 references from the same f32
+ * inputs): our f32 kernels within 1e-5 of each gradient's largest value plus 1e-5 relative; the losses,
+ * computed in double, within 1e-6 ---- */
+#define OPS "tests/fixtures/grad/ops.safetensors"
+
+static const void *ref(fc_test *t, const fc_st_file *f, const char *name, size_t want) {
+    const fc_st_entry *e = fc_st_find(f, name);
+    size_t n = 1;
+    for (int i = 0; e && i < e->ndim; i++) n *= (size_t)e->shape[i];
+    if (!e || n != want) {
+        fc_test_fail(t, "%s: tensor '%s' missing or not of %zu values", OPS, name, want);
+        return NULL;
+    }
+    return e->data;
+}
+#define REF(name, n) ((const float *)ref(t, &f, name, n))
+
+static bool close_to_max(fc_test *t, const char *what, const float *got, const float *want, size_t n, double k) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(want[i]));
+    return fc_test_close(t, what, got, want, n, k * m, k);
+}
+
+static void test_ops_against_torch(fc_test *t) {
+    fc_st_file f;
+    FC_CHECK(t, fc_st_open(&f, OPS) == FC_OK, "%s", fc_errmsg());
+    { /* linear */
+        const float *x = REF("linear.x", 45), *w = REF("linear.w", 63), *dy = REF("linear.dy", 35);
+        const float *dx = REF("linear.dx", 45), *dw = REF("linear.dw", 63), *db = REF("linear.db", 7);
+        if (x && w && dy && dx && dw && db) {
+            float gx[45], gw[63] = {0}, gb[7] = {0};
+            fc_cpu_linear_bwd(gx, gw, gb, dy, x, w, FC_DTYPE_F32, 5, 7, 9, false);
+            close_to_max(t, "linear dx", gx, dx, 45, 1e-5);
+            close_to_max(t, "linear dw", gw, dw, 63, 1e-5);
+            close_to_max(t, "linear db", gb, db, 7, 1e-5);
+        }
+    }
+    { /* rmsnorm */
+        const float *x = REF("rmsnorm.x", 40), *w = REF("rmsnorm.w", 10), *dy = REF("rmsnorm.dy", 40);
+        const float *dx = REF("rmsnorm.dx", 40), *dw = REF("rmsnorm.dw", 10);
+        if (x && w && dy && dx && dw) {
+            float gx[40], gw[10] = {0};
+            fc_cpu_rmsnorm_bwd(gx, gw, dy, x, w, FC_DTYPE_F32, 4, 10, 1e-5f, false);
+            close_to_max(t, "rmsnorm dx", gx, dx, 40, 1e-5);
+            close_to_max(t, "rmsnorm dw", gw, dw, 10, 1e-5);
+        }
+    }
+    { /* rope */
+        const float *dy = REF("rope.dy", 48), *dx = REF("rope.dx", 48);
+        const int32_t *pos = ref(t, &f, "rope.pos", 3);
+        if (dy && dx && pos) {
+            float g[48];
+            memcpy(g, dy, sizeof g);
+            fc_cpu_rope_bwd(g, pos, 3, 2, 8, 10000.0f);
+            close_to_max(t, "rope dx", g, dx, 48, 1e-5);
+        }
+    }
+    { /* silu_mul */
+        const float *gt = REF("silu_mul.gate", 24), *up = REF("silu_mul.up", 24), *dy = REF("silu_mul.dy", 24);
+        const float *dg = REF("silu_mul.dgate", 24), *du = REF("silu_mul.dup", 24);
+        if (gt && up && dy && dg && du) {
+            float a[24], b[24];
+            fc_cpu_silu_mul_bwd(a, b, dy, gt, up, 24);
+            close_to_max(t, "silu_mul dgate", a, dg, 24, 1e-5);
+            close_to_max(t, "silu_mul dup", b, du, 24, 1e-5);
+        }
+    }
+    { /* attention over [prefix; new] */
+        enum { T = 4, P = 5, H = 4, K = 2, D = 8 };
+        const float *q = REF("attention.q", T * H * D), *kp = REF("attention.kp", K * P * D),
+                    *vp = REF("attention.vp", K * P * D), *kn = REF("attention.kn", T * K * D),
+                    *vn = REF("attention.vn", T * K * D), *dy = REF("attention.dy", T * H * D);
+        const float *dq = REF("attention.dq", T * H * D), *dkp = REF("attention.dkp", K * P * D),
+                    *dvp = REF("attention.dvp", K * P * D), *dkn = REF("attention.dkn", T * K * D),
+                    *dvn = REF("attention.dvn", T * K * D);
+        if (q && kp && vp && kn && vn && dy && dq && dkp && dvp && dkn && dvn) {
+            float out[T * H * D], lse[T * H], gq[T * H * D], gkp[K * P * D], gvp[K * P * D], gkn[T * K * D],
+                gvn[T * K * D];
+            bool ok = fc_cpu_attention_prefix_fwd(out, lse, q, kp, vp, P, kn, vn, T, H, K, D, 0.5f) == FC_OK &&
+                      fc_cpu_attention_prefix_bwd(gq, gkp, gvp, gkn, gvn, dy, q, kp, vp, P, kn, vn, out, lse, T, H, K,
+                                                  D, 0.5f) == FC_OK;
+            if (!ok) fc_test_fail(t, "attention: %s", fc_errmsg());
+            close_to_max(t, "attention dq", gq, dq, T * H * D, 1e-5);
+            close_to_max(t, "attention dk prefix", gkp, dkp, K * P * D, 1e-5);
+            close_to_max(t, "attention dv prefix", gvp, dvp, K * P * D, 1e-5);
+            close_to_max(t, "attention dk new", gkn, dkn, T * K * D, 1e-5);
+            close_to_max(t, "attention dv new", gvn, dvn, T * K * D, 1e-5);
+        }
+    }
+    { /* losses */
+        const float *zt = REF("loss.zt", 33), *zs = REF("loss.zs", 33);
+        struct {
+            const char *name;
+            fc_distill_loss kind;
+            float tau;
+        } lc[] = {{"kl_t2", FC_DISTILL_LOSS_KL, 2.0f}, {"fc_t1", FC_DISTILL_LOSS_FASTCACHE, 1.0f},
+                  {"fc_t07", FC_DISTILL_LOSS_FASTCACHE, 0.7f}};
+        double scratch[4 * 11];
+        int iscratch[11];
+        for (size_t i = 0; zt && zs && i < sizeof lc / sizeof *lc; i++) {
+            char nv[64], nd[64];
+            snprintf(nv, sizeof nv, "loss.%s.value", lc[i].name);
+            snprintf(nd, sizeof nd, "loss.%s.dzs", lc[i].name);
+            const float *v = REF(nv, 1), *d = REF(nd, 33);
+            if (!v || !d) continue;
+            float dz[33];
+            fc_ag_loss_out o;
+            fc_ag_logit_loss(lc[i].kind, lc[i].tau, zt, zs, 3, 11, dz, 1.0f, scratch, iscratch, &o);
+            t->checks++;
+            if (!(fabs(o.loss - v[0]) <= 1e-6 * fabs(v[0])))
+                fc_test_fail(t, "%s: loss %.9g, torch %.9g", lc[i].name, o.loss, v[0]);
+            close_to_max(t, nd, dz, d, 33, 1e-6);
+        }
+        const float *hs = REF("hidden.hs", 36), *ht = REF("hidden.ht", 36), *hv = REF("hidden.value", 1),
+                    *hd = REF("hidden.dhs", 36);
+        if (hs && ht && hv && hd) {
+            float dh[36];
+            double sc[3 * 6];
+            double v = fc_ag_hidden_loss(hs, ht, 2, 3, 6, dh, 1.0f, sc);
+            t->checks++;
+            if (!(fabs(v - hv[0]) <= 1e-6 * fabs(hv[0]))) fc_test_fail(t, "hidden term %.9g, torch %.9g", v, hv[0]);
+            close_to_max(t, "hidden dhs", dh, hd, 36, 1e-6);
+        }
+    }
+    fc_st_close(&f);
+}
+
 static const fc_test_case cases[] = {
     FC_CASE(test_linear_bwd),           FC_CASE(test_linear_bwd_bf16_weight), FC_CASE(test_rmsnorm_bwd),
     FC_CASE(test_rope_bwd),             FC_CASE(test_elementwise_bwd),        FC_CASE(test_attention_prefix_bwd),
     FC_CASE(test_attention_prefix_bwd_no_prefix), FC_CASE(test_loss_kl_grad), FC_CASE(test_loss_fastcache_grad),
-    FC_CASE(test_loss_hidden_grad),
+    FC_CASE(test_loss_hidden_grad), FC_CASE(test_ops_against_torch),
 };
 
 int main(int argc, char **argv) { return fc_test_main(argc, argv, cases, FC_NCASES(cases)); }
