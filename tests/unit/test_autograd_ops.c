@@ -243,13 +243,13 @@ typedef struct {
     float zt[LN_ * LV], zs[LN_ * LV], hs[HL * LN_ * HC], ht[HL * LN_ * HC];
     fc_distill_loss kind;
     float tau;
-    double scratch[4 * LV];
+    double scratch[4 * LV + 6 * LN_];
     int iscratch[LV];
 } loss_ctx;
 static double logit_J(void *p) {
     loss_ctx *c = p;
     fc_ag_loss_out o;
-    fc_ag_logit_loss(c->kind, c->tau, c->zt, c->zs, LN_, LV, NULL, 1.0f, c->scratch, c->iscratch, &o);
+    fc_ag_logit_loss(c->kind, c->tau, c->zt, c->zs, LN_, LV, NULL, 1.0f, c->scratch, c->iscratch, 1, &o);
     return o.loss;
 }
 static double hidden_J(void *p) {
@@ -261,7 +261,7 @@ static void loss_case(fc_test *t, fc_distill_loss kind, float tau) {
     for (int i = 0; i < LN_ * LV; i++) c.zt[i] = 3 * urand(), c.zs[i] = 3 * urand();
     float dz[LN_ * LV];
     fc_ag_loss_out o;
-    fc_ag_logit_loss(kind, tau, c.zt, c.zs, LN_, LV, dz, 1.0f, c.scratch, c.iscratch, &o);
+    fc_ag_logit_loss(kind, tau, c.zt, c.zs, LN_, LV, dz, 1.0f, c.scratch, c.iscratch, 1, &o);
     char what[64];
     snprintf(what, sizeof what, "%s tau %g dz", kind == FC_DISTILL_LOSS_KL ? "kl" : "fastcache", tau);
     fd_check(t, what, c.zs, LN_ * LV, logit_J, &c, dz, 1e-4, 1e-6, 1e-4);
@@ -276,6 +276,22 @@ static void test_loss_fastcache_grad(fc_test *t) {
     loss_case(t, FC_DISTILL_LOSS_FASTCACHE, 1.0f);
     loss_case(t, FC_DISTILL_LOSS_FASTCACHE, 0.7f);
 }
+/* rows on several threads give the same bits as on one (figures summed in row order) */
+static void test_loss_thread_count_invariant(fc_test *t) {
+    enum { N = 9, V = 50 };
+    float zt[N * V], zs[N * V], d1[N * V], d3[N * V];
+    for (int i = 0; i < N * V; i++) zt[i] = 4 * urand(), zs[i] = 4 * urand();
+    static double sc[3 * 4 * V + 6 * N];
+    static int isc[3 * V];
+    for (int kind = 0; kind < FC_DISTILL_LOSS_COUNT; kind++) {
+        fc_ag_loss_out a, b;
+        fc_ag_logit_loss((fc_distill_loss)kind, 1.3f, zt, zs, N, V, d1, 1.0f, sc, isc, 1, &a);
+        fc_ag_logit_loss((fc_distill_loss)kind, 1.3f, zt, zs, N, V, d3, 1.0f, sc, isc, 3, &b);
+        FC_CHECK(t, a.loss == b.loss && a.kl == b.kl && a.top1 == b.top1 && !memcmp(d1, d3, sizeof d1),
+                 "%s: 1 thread %.17g, 3 threads %.17g", fc_distill_loss_name((fc_distill_loss)kind), a.loss, b.loss);
+    }
+}
+
 static void test_loss_hidden_grad(fc_test *t) {
     loss_ctx c = {0};
     fill(c.hs, HL * LN_ * HC), fill(c.ht, HL * LN_ * HC);
@@ -384,8 +400,8 @@ static void test_ops_against_torch(fc_test *t) {
             float tau;
         } lc[] = {{"kl_t2", FC_DISTILL_LOSS_KL, 2.0f}, {"fc_t1", FC_DISTILL_LOSS_FASTCACHE, 1.0f},
                   {"fc_t07", FC_DISTILL_LOSS_FASTCACHE, 0.7f}};
-        double scratch[4 * 11];
-        int iscratch[11];
+        double scratch[2 * 4 * 11 + 6 * 3];
+        int iscratch[2 * 11];
         for (size_t i = 0; zt && zs && i < sizeof lc / sizeof *lc; i++) {
             char nv[64], nd[64];
             snprintf(nv, sizeof nv, "loss.%s.value", lc[i].name);
@@ -394,7 +410,7 @@ static void test_ops_against_torch(fc_test *t) {
             if (!v || !d) continue;
             float dz[33];
             fc_ag_loss_out o;
-            fc_ag_logit_loss(lc[i].kind, lc[i].tau, zt, zs, 3, 11, dz, 1.0f, scratch, iscratch, &o);
+            fc_ag_logit_loss(lc[i].kind, lc[i].tau, zt, zs, 3, 11, dz, 1.0f, scratch, iscratch, 2, &o);
             t->checks++;
             if (!(fabs(o.loss - v[0]) <= 1e-6 * fabs(v[0])))
                 fc_test_fail(t, "%s: loss %.9g, torch %.9g", lc[i].name, o.loss, v[0]);
@@ -418,7 +434,7 @@ static const fc_test_case cases[] = {
     FC_CASE(test_linear_bwd),           FC_CASE(test_linear_bwd_bf16_weight), FC_CASE(test_rmsnorm_bwd),
     FC_CASE(test_rope_bwd),             FC_CASE(test_elementwise_bwd),        FC_CASE(test_attention_prefix_bwd),
     FC_CASE(test_attention_prefix_bwd_no_prefix), FC_CASE(test_loss_kl_grad), FC_CASE(test_loss_fastcache_grad),
-    FC_CASE(test_loss_hidden_grad), FC_CASE(test_ops_against_torch),
+    FC_CASE(test_loss_hidden_grad), FC_CASE(test_loss_thread_count_invariant), FC_CASE(test_ops_against_torch),
 };
 
 int main(int argc, char **argv) { return fc_test_main(argc, argv, cases, FC_NCASES(cases)); }
