@@ -69,6 +69,10 @@ void fc_ccm_train_free(fc_ccm_train *c); /* accepts NULL */
  * on failure `path` is untouched. */
 fc_err fc_ccm_train_save(const fc_ccm_train *c, const char *path, const char *const *meta, int n_meta);
 
+/* Writes the gradients (grads, F32) under the parameters' names, with the same metadata as a checkpoint
+ * plus the caller's pairs (fc-train grad's output, compared with torch by the tests). Atomic as above. */
+fc_err fc_ccm_train_save_grads(const fc_ccm_train *c, const char *path, const char *const *meta, int n_meta);
+
 void fc_ccm_train_zero_grad(fc_ccm_train *c);
 
 /* The view named `name`, or NULL. */

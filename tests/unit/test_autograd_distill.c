@@ -226,6 +226,16 @@ static void test_checkpoint_roundtrip_and_inference_forward(fc_test *t) {
     bool ok = st && !strcmp(st, "12") && ids && !strcmp(ids, "a,b");
     fc_st_close(&f);
     FC_CHECK(t, ok, "caller metadata kept");
+    /* the gradient file: same names and shapes, the grads' values */
+    for (size_t i = 0; i < x.c->n_params; i++) x.c->grads[i] = (float)i * 0.5f;
+    FC_CHECK(t, fc_ccm_train_save_grads(x.c, path, meta, 1) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, fc_st_open(&f, path) == FC_OK, "%s", fc_errmsg());
+    const fc_st_entry *ge = fc_st_find(&f, x.c->tensors[5].name);
+    ok = ge && ge->st_dtype == FC_ST_F32 && ge->shape[0] == x.c->tensors[5].shape[0] &&
+         ((const float *)ge->data)[3] == (float)(x.c->tensors[5].offset + 3) * 0.5f;
+    fc_st_close(&f);
+    fc_ccm_train_zero_grad(x.c);
+    FC_CHECK(t, ok, "gradient file");
     /* layer 1 through both forwards */
     int S = x.te.S, Hkv = x.te.Hkv, D = x.te.D;
     FC_CHECK(t, fc_ag_ccm_plan(&plan, x.c, x.c->cfg.segment_rule, S, Hkv, x.te.spans, x.te.n_spans, 2) == FC_OK,
@@ -289,6 +299,51 @@ static void test_dropout_rng_scale_and_accumulation(fc_test *t) {
 done:
     free(g1);
     fx_free(&x);
+}
+
+/* Steps after the first allocate nothing: malloc, calloc and realloc are interposed (release build only; ASan
+ * brings its own allocator) and counted around two more steps of each loss, dropout on. */
+#if !defined(__SANITIZE_ADDRESS__)
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+static volatile long n_allocs;
+void *malloc(size_t n) {
+    n_allocs++;
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b) {
+    n_allocs++;
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n) {
+    n_allocs++;
+    return __libc_realloc(p, n);
+}
+#endif
+
+static void test_no_allocation_after_first_step(fc_test *t) {
+#if defined(__SANITIZE_ADDRESS__)
+    fc_test_skip(t, "ASan replaces malloc");
+#else
+    fx x;
+    if (!fx_load(t, &x, true)) goto done;
+    fc_distill_opts o = fc_distill_default_opts();
+    o.dropout = true;
+    for (int loss = 0; loss < FC_DISTILL_LOSS_COUNT; loss++) {
+        o.loss = (fc_distill_loss)loss;
+        FC_CHECK(t, fc_distill_step(x.d, x.c, &x.te, &o, NULL) == FC_OK, "%s", fc_errmsg());
+    }
+    long before = n_allocs;
+    for (int loss = 0; loss < FC_DISTILL_LOSS_COUNT; loss++) {
+        o.loss = (fc_distill_loss)loss;
+        FC_CHECK(t, fc_distill_step(x.d, x.c, &x.te, &o, NULL) == FC_OK, "%s", fc_errmsg());
+    }
+    FC_CHECK(t, n_allocs == before, "%ld allocations in two steps after the first", n_allocs - before);
+    FC_CHECK(t, before > 0, "the interposed malloc is not called at all");
+done:
+    fx_free(&x);
+#endif
 }
 
 static void expect_sample_error(fc_test *t, fx *x, fc_distill_sample s, const char *needle) {
@@ -381,7 +436,8 @@ static void test_create_init(fc_test *t) {
 static const fc_test_case cases[] = {
     FC_CASE(test_every_ccm_weight_gets_a_gradient), FC_CASE(test_step_finite_differences_dropout_on),
     FC_CASE(test_teacher_matches_engine_forward),   FC_CASE(test_checkpoint_roundtrip_and_inference_forward),
-    FC_CASE(test_dropout_rng_scale_and_accumulation), FC_CASE(test_bad_input),
+    FC_CASE(test_dropout_rng_scale_and_accumulation), FC_CASE(test_no_allocation_after_first_step),
+    FC_CASE(test_bad_input),
     FC_CASE(test_create_init),
 };
 
