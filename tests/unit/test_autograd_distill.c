@@ -5,6 +5,7 @@
  *
  * Model: tests/fixtures/grad/llava (tiny LLaVA decoder, CCM with ik/iv/tk/tv, two image spans). */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +347,38 @@ done:
 #endif
 }
 
+/* The step gives the same bits on 1 and 3 threads (every output element is summed by one thread in a fixed
+ * order), so a resumed run repeats its losses whatever the machine. At this tiny size several kernels stay
+ * below their threading thresholds; the attention backward (threads over kv heads) and the loss rows do not. */
+static void test_step_same_bits_any_thread_count(fc_test *t) {
+    fx x;
+    float *g1 = NULL;
+    int saved = omp_get_max_threads();
+    if (!fx_load(t, &x, true)) goto done;
+    g1 = malloc(x.c->n_params * sizeof(float));
+    FC_CHECK(t, g1 != NULL, "oom");
+    for (int loss = 0; loss < FC_DISTILL_LOSS_COUNT; loss++) {
+        fc_distill_opts o = fc_distill_default_opts();
+        o.loss = (fc_distill_loss)loss, o.dropout = true, o.tau = 1.5f;
+        fc_distill_stats a, b;
+        omp_set_num_threads(1);
+        fc_ccm_train_zero_grad(x.c);
+        fc_ccm_train_set_rng(x.c, 5);
+        FC_CHECK(t, fc_distill_step(x.d, x.c, &x.te, &o, &a) == FC_OK, "%s", fc_errmsg());
+        memcpy(g1, x.c->grads, x.c->n_params * sizeof(float));
+        omp_set_num_threads(3);
+        fc_ccm_train_zero_grad(x.c);
+        fc_ccm_train_set_rng(x.c, 5);
+        FC_CHECK(t, fc_distill_step(x.d, x.c, &x.te, &o, &b) == FC_OK, "%s", fc_errmsg());
+        FC_CHECK(t, a.loss == b.loss && !memcmp(g1, x.c->grads, x.c->n_params * sizeof(float)),
+                 "%s: 1 thread loss %.17g, 3 threads %.17g", fc_distill_loss_name(o.loss), a.loss, b.loss);
+    }
+done:
+    omp_set_num_threads(saved);
+    free(g1);
+    fx_free(&x);
+}
+
 static void expect_sample_error(fc_test *t, fx *x, fc_distill_sample s, const char *needle) {
     t->checks++;
     fc_err e = fc_distill_check_sample(x->d, &s);
@@ -437,7 +470,7 @@ static const fc_test_case cases[] = {
     FC_CASE(test_every_ccm_weight_gets_a_gradient), FC_CASE(test_step_finite_differences_dropout_on),
     FC_CASE(test_teacher_matches_engine_forward),   FC_CASE(test_checkpoint_roundtrip_and_inference_forward),
     FC_CASE(test_dropout_rng_scale_and_accumulation), FC_CASE(test_no_allocation_after_first_step),
-    FC_CASE(test_bad_input),
+    FC_CASE(test_step_same_bits_any_thread_count), FC_CASE(test_bad_input),
     FC_CASE(test_create_init),
 };
 
