@@ -8,7 +8,8 @@
  *   JS's terms a log(a / (m + eps) + eps) (a = p or q, m = (p + q) / 2) differentiate with m's share 1/2;
  *   |p - q| has derivative sign(q - p), 0 at equality (as torch's abs).
  * The top-p set of the CE term is taken on the teacher (a constant): sort p descending, keep tokens while
- * the mass before them is <= top_p (the crossing token included, as the original and HF's top-p do).
+ * the mass before them is <= top_p (the crossing token included, as the original and HF's top-p do),
+ * found by a quickselect rather than a full sort (fc_ag_top_p_mask).
  */
 #include <math.h>
 #include <omp.h>
@@ -44,6 +45,45 @@ static int cmp_desc(const void *a, const void *b, void *ctx) {
     return x > y ? -1 : x < y ? 1 : (*(const int *)a - *(const int *)b);
 }
 
+/* The top-p set without a full sort: mask[v] = 1 for the tokens that sorting p descending (ties by index)
+ * and keeping while the mass before a token is <= top_p would keep. Quickselect on the candidates idx
+ * (n of them, holding every token that can be kept): a 3-way partition around a pivot value; if the mass
+ * above the pivot already passes top_p the crossing lies above it, else everything above is kept and the
+ * search goes on below. Expected O(n); returns the kept mass. */
+double fc_ag_top_p_mask(const double *p, int *idx, int n, double top_p, double *mask) {
+    int lo = 0, hi = n;
+    double acc = 0, kept = 0; /* mass kept so far (every token above the current range) */
+    while (lo < hi) {
+        double a = p[idx[lo]], b = p[idx[(lo + hi) / 2]], c = p[idx[hi - 1]];
+        double pv = a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b)); /* median of 3 */
+        int gt = lo, i = lo, lt = hi; /* [lo, gt) > pv, [gt, i) == pv, [lt, hi) < pv */
+        while (i < lt) {
+            double x = p[idx[i]];
+            int t = idx[i];
+            if (x > pv) idx[i++] = idx[gt], idx[gt++] = t;
+            else if (x < pv) idx[i] = idx[--lt], idx[lt] = t;
+            else i++;
+        }
+        double G = 0;
+        for (int j = lo; j < gt; j++) G += p[idx[j]];
+        if (acc + G > top_p && gt > lo) { /* the crossing token is above the pivot (its ties below stay out) */
+            hi = gt;
+            continue;
+        }
+        for (int j = lo; j < gt; j++) mask[idx[j]] = 1.0, kept += p[idx[j]];
+        acc += G;
+        /* the ties, in index order: keep while the mass before is <= top_p */
+        if (lt - gt > 1) qsort_r(idx + gt, (size_t)(lt - gt), sizeof *idx, cmp_desc, (void *)p);
+        for (int j = gt; j < lt; j++) {
+            if (acc > top_p) return kept;
+            mask[idx[j]] = 1.0, kept += p[idx[j]], acc += p[idx[j]];
+        }
+        if (acc > top_p) return kept;
+        lo = lt;
+    }
+    return kept;
+}
+
 /* One row: writes its figures to r[0..5] = loss, kl, top1, ce, js, l1 and (dz not NULL) its gradient. */
 static void logit_row(fc_distill_loss kind, double tau, const float *t, const float *s, int V, float *dz, double k_grad,
                       double *scratch, int *iscratch, double *r) {
@@ -67,7 +107,7 @@ static void logit_row(fc_distill_loss kind, double tau, const float *t, const fl
         return;
     }
     /* fastcache. Top-p: only tokens with p >= (1 - top_p) / (2 V) can be kept (the mass of all tokens below
-     * that is < 1 - top_p, so the mass before any of them exceeds top_p): sort just those. */
+     * that is < 1 - top_p, so the mass before any of them exceeds top_p): select among those. */
     double cut = (1.0 - FC_FASTCACHE_TOP_P) / (2.0 * V);
     int nc = 0;
     for (int v = 0; v < V; v++) {
@@ -75,15 +115,7 @@ static void logit_row(fc_distill_loss kind, double tau, const float *t, const fl
         lp[v] = 0.0; /* lp becomes the top-p mask */
         if (p[v] >= cut) iscratch[nc++] = v;
     }
-    qsort_r(iscratch, (size_t)nc, sizeof *iscratch, cmp_desc, p);
-    double before = 0, kept = 0;
-    for (int i = 0; i < nc; i++) {
-        int v = iscratch[i];
-        bool keep = before <= FC_FASTCACHE_TOP_P;
-        before += p[v];
-        lp[v] = keep;
-        kept += keep ? p[v] : 0.0;
-    }
+    double kept = fc_ag_top_p_mask(p, iscratch, nc, FC_FASTCACHE_TOP_P, lp);
     double ce = 0, js = 0, l1 = 0, qg = 0;
     for (int v = 0; v < V; v++) {
         double q = exp(lq[v]), pv = p[v], pt = pv * lp[v] / (kept + eps), m = 0.5 * (pv + q), me = m + eps;

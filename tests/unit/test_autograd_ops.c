@@ -292,6 +292,42 @@ static void test_loss_thread_count_invariant(fc_test *t) {
     }
 }
 
+/* The quickselect top-p set equals the one of a full sort (descending, ties by index), with and without ties */
+static const double *sort_p;
+static int cmp_ref(const void *a, const void *b) {
+    double x = sort_p[*(const int *)a], y = sort_p[*(const int *)b];
+    return x > y ? -1 : x < y ? 1 : *(const int *)a - *(const int *)b;
+}
+static void test_top_p_matches_sort(fc_test *t) {
+    enum { V = 300 };
+    static double p[V], m1[V], m2[V];
+    static int idx[V], ord[V];
+    for (int trial = 0; trial < 200; trial++) {
+        double sum = 0;
+        int levels = trial % 3 == 0 ? 4 : 0; /* every third trial: few distinct values, many ties */
+        for (int v = 0; v < V; v++) {
+            double u = fc_ag_rng_uniform(&rs);
+            p[v] = levels ? floor(u * levels) + 1 : exp(8 * u * u);
+            sum += p[v];
+        }
+        double top_p = 0.05 + 0.9 * fc_ag_rng_uniform(&rs);
+        for (int v = 0; v < V; v++) p[v] /= sum, m1[v] = m2[v] = 0, idx[v] = ord[v] = v;
+        fc_ag_top_p_mask(p, idx, V, top_p, m1);
+        sort_p = p;
+        qsort(ord, V, sizeof *ord, cmp_ref);
+        double before = 0;
+        for (int i = 0; i < V; i++) {
+            if (before <= top_p) m2[ord[i]] = 1;
+            before += p[ord[i]];
+        }
+        int diff = 0;
+        for (int v = 0; v < V; v++) diff += m1[v] != m2[v];
+        /* top_p is drawn from a continuum, so no partial sum lands on it within the ulps by which sums in
+         * another order may differ: the sets must be equal */
+        FC_CHECK(t, diff == 0, "trial %d (top_p %.4f, ties %d): %d tokens differ", trial, top_p, levels, diff);
+    }
+}
+
 static void test_loss_hidden_grad(fc_test *t) {
     loss_ctx c = {0};
     fill(c.hs, HL * LN_ * HC), fill(c.ht, HL * LN_ * HC);
@@ -434,7 +470,7 @@ static const fc_test_case cases[] = {
     FC_CASE(test_linear_bwd),           FC_CASE(test_linear_bwd_bf16_weight), FC_CASE(test_rmsnorm_bwd),
     FC_CASE(test_rope_bwd),             FC_CASE(test_elementwise_bwd),        FC_CASE(test_attention_prefix_bwd),
     FC_CASE(test_attention_prefix_bwd_no_prefix), FC_CASE(test_loss_kl_grad), FC_CASE(test_loss_fastcache_grad),
-    FC_CASE(test_loss_hidden_grad), FC_CASE(test_loss_thread_count_invariant), FC_CASE(test_ops_against_torch),
+    FC_CASE(test_loss_hidden_grad), FC_CASE(test_loss_thread_count_invariant), FC_CASE(test_top_p_matches_sort), FC_CASE(test_ops_against_torch),
 };
 
 int main(int argc, char **argv) { return fc_test_main(argc, argv, cases, FC_NCASES(cases)); }
