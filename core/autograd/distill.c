@@ -1,4 +1,7 @@
-/* distill.c: the distillation context, sample checks, loss names (see distill.h). */
+/* distill.c: the distillation context, sample checks, the teacher and the student step (see distill.h).
+ * The step is: CCM forward per layer (ccm_grad.c) -> decoder forward over the compressed prefix
+ * (student.c) -> loss (distill_loss.c) -> decoder backward, whose per-layer callback runs that layer's
+ * CCM backward with the gradient of its compressed K and V. */
 #include "core/autograd/distill.h"
 
 #include <math.h>

@@ -138,9 +138,10 @@ static void logit_row(fc_distill_loss kind, double tau, const float *t, const fl
 
 void fc_ag_logit_loss(fc_distill_loss kind, float tau, const float *zt, const float *zs, int n, int V, float *dzs,
                       float scale, double *scratch, int *iscratch, int n_slots, fc_ag_loss_out *out) {
-    if (n_slots < 1) n_slots = 1;
-    double *rows = scratch + (size_t)n_slots * 4 * V; /* (n, 6) per-row figures, summed in order below */
-#pragma omp parallel for schedule(static) num_threads(n_slots) if (n_slots > 1 && n > 1)
+    double *rows = scratch + (size_t)(n_slots < 1 ? 1 : n_slots) * 4 * V; /* (n, 6) per-row figures */
+    int threads = n_slots < omp_get_max_threads() ? n_slots : omp_get_max_threads(); /* never above the caller's */
+    if (threads < 1) threads = 1;
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && n > 1)
     for (int r = 0; r < n; r++) {
         int slot = omp_get_thread_num();
         double *r6 = rows + (size_t)r * 6;
