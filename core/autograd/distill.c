@@ -100,6 +100,8 @@ fc_err fc_distill_check_sample(const fc_distill *d, const fc_distill_sample *s) 
     if (s->embeds && (s->embeds_start < 0 || s->n_embeds < 0 || s->embeds_start + s->n_embeds > S))
         return fc_err_set(FC_EINVAL, "sample: embedding rows [%d, %d) outside the prefix [0, %d)", s->embeds_start,
                           s->embeds_start + s->n_embeds, S);
+    if (s->n_spans < 0 || (s->n_spans > 0 && !s->spans))
+        return fc_err_set(FC_EINVAL, "sample: %d image spans but no span array", s->n_spans);
     for (int i = 0; i < s->n_spans; i++)
         if (s->spans[i].start < (i ? s->spans[i - 1].end : 0) || s->spans[i].end <= s->spans[i].start ||
             s->spans[i].end > S)

@@ -400,6 +400,8 @@ static void test_bad_input(fc_test *t) {
     fc_compress_span bad[2] = {{3, 12}, {10, 40}};
     s = x.s, s.spans = bad;
     expect_sample_error(t, &x, s, "image span 1");
+    s = x.s, s.spans = NULL;
+    expect_sample_error(t, &x, s, "no span array");
     int32_t ids[40];
     memcpy(ids, x.s.cont_ids, sizeof(int32_t) * x.s.n_cont);
     ids[2] = 100000;
