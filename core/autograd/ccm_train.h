@@ -9,7 +9,7 @@
  * (layer, kind, j, weight then bias), and param i of grads sits at the same offset as in params.
  *
  * Dropout: probability `dropout` after every hidden ReLU (FastCache: 0.4), used only when a step asks for
- * it. Its masks come from an explicit RNG state (splitmix64/xoshiro-style, 64 bits of state here, get/set
+ * it. Its masks come from an explicit RNG state (splitmix64: 64 bits of state, get/set
  * for resume): the same state gives the same masks, whatever the thread count.
  *
  * Init (fc_ccm_train_create): torch.nn.Linear's default, weight ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming-uniform
