@@ -123,6 +123,11 @@ void fc_dataset_print_summary(const fc_dataset *d, FILE *f);
 /* The text of a human turn ready for a prompt: every "<image>" marker removed together with one newline
  * or space right after it, then leading and trailing whitespace trimmed. malloc'd; NULL when out of memory. */
 char *fc_data_strip_image_markers(const char *text);
+/* A record id as error messages quote it: on one line (control bytes written \n, \t, \xNN) and cut to
+ * fit buf with "..." (ids come from the data file: a newline in one must not split an error line). Returns
+ * buf. */
+const char *fc_data_id_for_message(const char *id, char *buf, size_t cap);
+
 /* Number of "<image>" markers in text. */
 int fc_data_count_image_markers(const char *text);
 

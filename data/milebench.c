@@ -90,11 +90,7 @@ static fc_err parse_sample(const cJSON *s, const cJSON *instrs, bool multi, cons
     if (!cJSON_IsArray(paths)) return fc_err_set(FC_EFORMAT, "task_instance has no list 'images_path'");
     char answer[64];
     const char *ans = cJSON_IsString(resp) ? resp->valuestring : NULL;
-    if (cJSON_IsNumber(resp)) { /* MileBench scores str(response) */
-        if (resp->valuedouble == (double)(long long)resp->valuedouble) snprintf(answer, sizeof answer, "%lld", (long long)resp->valuedouble);
-        else snprintf(answer, sizeof answer, "%.17g", resp->valuedouble);
-        ans = answer;
-    }
+    if (cJSON_IsNumber(resp)) ans = fc_data_number_text(resp->valuedouble, answer, sizeof answer); /* MileBench scores str(response) */
     if (!ans) return fc_err_set(FC_EFORMAT, "no 'response' (string or number)");
     if (cJSON_IsNull(choices)) choices = NULL;
     if (multi && !choices) return fc_err_set(FC_EFORMAT, "a multi-choice task but no 'choice_list'");
@@ -170,7 +166,10 @@ static fc_err read_task(const char *dir, const char *task, const fc_data_opts *o
         const cJSON *sid = cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "sample_id") : NULL;
         bool have_id = true;
         if (cJSON_IsString(sid)) snprintf(id, sizeof id, "%s/%.300s", task, sid->valuestring);
-        else if (cJSON_IsNumber(sid)) snprintf(id, sizeof id, "%s/%lld", task, (long long)sid->valuedouble);
+        else if (cJSON_IsNumber(sid)) {
+            char num[32];
+            snprintf(id, sizeof id, "%s/%s", task, fc_data_number_text(sid->valuedouble, num, sizeof num));
+        }
         else have_id = false;
         fc_data_record *r;
         if ((e = fc_data_push(out, idx, &r))) break;

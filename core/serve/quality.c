@@ -237,7 +237,8 @@ fc_err fc_quality_run(fc_vlm *vlm, const fc_data_record *recs, int n_recs, const
             if (prog) fc_progress_add(prog, 1);
         }
     record_failed:
-        if (e) e = fc_err_prefix(e, "record %d (id '%s')", rec->index, rec->id);
+        char shown[160];
+        if (e) e = fc_err_prefix(e, "record %d (id '%s')", rec->index, fc_data_id_for_message(rec->id, shown, sizeof shown));
         fc_vlm_request_free(&req);
     }
 done:

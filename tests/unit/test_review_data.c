@@ -1,0 +1,120 @@
+/* test_review_data.c: regression tests for defects a review of the dataset readers found (data/dataset.h),
+ * each named after its defect. Inputs are written into a fresh temporary folder. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data/dataset.h"
+#include "tests/test.h"
+
+static char dir[64];
+
+static bool write_file(fc_test *t, const char *name, const char *text) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) return fc_test_fail(t, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+    return true;
+}
+
+static fc_err read_in_dir(const char *name, fc_data_format fmt, bool check_images, fc_dataset *d) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    fc_data_opts o = {.format = fmt, .images_dir = dir, .no_image_check = !check_images};
+    return fc_dataset_read(path, &o, d);
+}
+
+/* An id with a newline (or other control bytes) was quoted raw: the error became two lines, the second
+ * looking like an error of its own. Now the id is escaped onto the one line. */
+static void test_review_data_id_with_newline_gives_one_error_line(fc_test *t) {
+    if (!write_file(t, "odd.json", "[{\"id\": \"a\\nfc-eval: error: fake\\u0001\", \"image\": \"missing.png\", "
+                                   "\"conversations\": [{\"from\": \"human\", \"value\": \"<image>\\nQ\"}, "
+                                   "{\"from\": \"gpt\", \"value\": \"A\"}]}]"))
+        return;
+    fc_dataset d;
+    fc_err e = read_in_dir("odd.json", FC_DATA_LLAVA, true, &d);
+    FC_CHECK(t, e == FC_ENOTFOUND, "error %d: %s", (int)e, fc_errmsg());
+    FC_CHECK(t, !strchr(fc_errmsg(), '\n') && !strchr(fc_errmsg(), '\001'), "not one line: %s", fc_errmsg());
+    FC_CHECK(t, strstr(fc_errmsg(), "(id 'a\\nfc-eval: error: fake\\x01')"), "id not escaped: %s", fc_errmsg());
+    char buf[16];
+    FC_CHECK(t, !strcmp(fc_data_id_for_message("0123456789abcdefghij", buf, sizeof buf), "0123456789ab..."),
+             "long id: '%s'", buf);
+    fc_dataset_free(&d);
+}
+
+/* A number too large for a long long (question id 1e300, imageId -9.3e18, MileBench sample_id 1e300 and
+ * response 1e19) was cast to one: undefined behaviour, and the id came out as "no question id". Now such
+ * numbers are printed as they are ("%.17g"), integers as integers. */
+static void test_review_data_huge_numbers_no_overflowing_cast(fc_test *t) {
+    if (!write_file(t, "gqa.json", "[{\"question_id\": 1e300, \"imageId\": -9.3e18, \"question\": \"q\", \"answer\": \"a\"},"
+                                   " {\"question_id\": 12, \"imageId\": 3, \"question\": \"q\", \"answer\": \"a\"},"
+                                   " {\"question_id\": 1.5, \"imageId\": 1e400, \"question\": \"q\", \"answer\": \"a\"}]"))
+        return;
+    fc_dataset d;
+    fc_err e = read_in_dir("gqa.json", FC_DATA_GQA, false, &d);
+    FC_CHECK(t, e == FC_OK && d.n == 3, "error %d (%s), %d records", (int)e, e ? fc_errmsg() : "", d.n);
+    char want[160];
+    snprintf(want, sizeof want, "%.17g", 1e300);
+    FC_CHECK(t, !strcmp(d.recs[0].id, want), "id '%s', want '%s'", d.recs[0].id, want);
+    snprintf(want, sizeof want, "%s/%.17g.jpg", dir, -9.3e18);
+    FC_CHECK(t, !strcmp(d.recs[0].images[0], want), "image '%s', want '%s'", d.recs[0].images[0], want);
+    FC_CHECK(t, !strcmp(d.recs[1].id, "12") && strstr(d.recs[1].images[0], "/3.jpg"), "integers: '%s' '%s'",
+             d.recs[1].id, d.recs[1].images[0]);
+    FC_CHECK(t, !strcmp(d.recs[2].id, "1.5") && strstr(d.recs[2].images[0], "/inf.jpg"), "'%s' '%s'", d.recs[2].id,
+             d.recs[2].images[0]);
+    fc_dataset_free(&d);
+    /* MileBench: task folder T with T/T.json and T/images/ */
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/T", dir);
+    FC_CHECK(t, mkdir(sub, 0700) == 0, "mkdir %s", sub);
+    snprintf(sub, sizeof sub, "%s/T/images", dir);
+    FC_CHECK(t, mkdir(sub, 0700) == 0, "mkdir %s", sub);
+    if (!write_file(t, "T/T.json", "{\"meta_data\": {\"task_instruction\": [\"I\"], \"question_type\": \"open-ended\"}, "
+                                   "\"data\": [{\"sample_id\": 1e300, \"task_instruction_id\": 0, \"task_instance\": "
+                                   "{\"context\": \"{image#1} c\", \"images_path\": [\"a.jpg\"]}, \"response\": 1e19}]}"))
+        return;
+    e = read_in_dir("T", FC_DATA_MILEBENCH, false, &d);
+    FC_CHECK(t, e == FC_OK && d.n == 1, "error %d (%s)", (int)e, e ? fc_errmsg() : "");
+    snprintf(want, sizeof want, "T/%.17g", 1e300);
+    FC_CHECK(t, !strcmp(d.recs[0].id, want), "id '%s', want '%s'", d.recs[0].id, want);
+    snprintf(want, sizeof want, "%.17g", 1e19);
+    FC_CHECK(t, !strcmp(d.recs[0].answer, want), "answer '%s', want '%s'", d.recs[0].answer, want);
+    fc_dataset_free(&d);
+}
+
+/* An image path naming a folder was reported as "not found", which sends users looking for a missing
+ * file; the message now says it is a folder. */
+static void test_review_data_image_that_is_a_folder(fc_test *t) {
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/pic.png", dir);
+    FC_CHECK(t, mkdir(sub, 0700) == 0, "mkdir %s", sub);
+    if (!write_file(t, "folder.json", "[{\"id\": \"f\", \"image\": \"pic.png\", \"conversations\": [{\"from\": "
+                                      "\"human\", \"value\": \"<image>\\nQ\"}, {\"from\": \"gpt\", \"value\": \"A\"}]}]"))
+        return;
+    fc_dataset d;
+    fc_err e = read_in_dir("folder.json", FC_DATA_AUTO, true, &d);
+    FC_CHECK(t, e == FC_ENOTFOUND && strstr(fc_errmsg(), "record 0 (id 'f'): image 'pic.png' in '") &&
+                    strstr(fc_errmsg(), "is a folder, not an image file"),
+             "error %d: %s", (int)e, fc_errmsg());
+    fc_dataset_free(&d);
+}
+
+static const fc_test_case cases[] = {
+    FC_CASE(test_review_data_id_with_newline_gives_one_error_line),
+    FC_CASE(test_review_data_huge_numbers_no_overflowing_cast),
+    FC_CASE(test_review_data_image_that_is_a_folder),
+};
+
+int main(int argc, char **argv) {
+    snprintf(dir, sizeof dir, "/tmp/fc_review_data_XXXXXX");
+    if (!mkdtemp(dir)) return perror("mkdtemp"), 1;
+    int rc = fc_test_main(argc, argv, cases, FC_NCASES(cases));
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    return rc;
+}
