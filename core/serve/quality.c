@@ -193,6 +193,8 @@ fc_err fc_quality_run(fc_vlm *vlm, const fc_data_record *recs, int n_recs, const
     if (o->max_new_tokens < 1 || o->max_answer_tokens < 1)
         return fc_err_set(FC_EINVAL, "quality: max_new_tokens %d and max_answer_tokens %d must be >= 1",
                           o->max_new_tokens, o->max_answer_tokens);
+    for (int j = 1; j < n_methods; j++) /* a CCM made for another model fails here, before any record runs */
+        FC_TRY(fc_compress_check_model(methods[j].m, vlm->llm->cfg.num_layers, vlm->llm->cfg.head_dim));
     run_ctx c = {.vlm = vlm, .o = o, .V = vlm->llm->cfg.vocab_size};
     fc_vlm_request req = {0};
     fc_err e = FC_OK;
