@@ -77,12 +77,18 @@ static long find_words(const char *hay, const char *needle) {
 int fc_answer_choice(const char *prediction, const char *const *choices, int n) {
     const char *p = prediction;
     while (isspace((unsigned char)*p)) p++;
-    /* a leading letter: "B", "B.", "B)", "(B)", "B: x", "B, x" */
+    /* a leading letter: "B", "B.", "B)", "(B)", "B: x", "B, x"; "B x" only when x does not start with a
+     * lower-case letter and no option's text is named: "A cat sits there" is the article, not option A */
     const char *q = p + (*p == '(');
+    int weak = -1;
     if (*q >= 'A' && *q < 'A' + n) {
         char after = q[1];
-        if (after == 0 || after == '.' || after == ')' || after == ':' || after == ',' || isspace((unsigned char)after))
-            return *q - 'A';
+        if (after == 0 || after == '.' || after == ')' || after == ':' || after == ',') return *q - 'A';
+        if (isspace((unsigned char)after)) {
+            const char *w = q + 1;
+            while (isspace((unsigned char)*w)) w++;
+            if (!islower((unsigned char)*w)) weak = *q - 'A';
+        }
     }
     char *np = fc_answer_normalize(prediction);
     if (!np) return -1;
@@ -100,6 +106,7 @@ int fc_answer_choice(const char *prediction, const char *const *choices, int n) 
     }
     free(np);
     if (best >= 0) return best;
+    if (weak >= 0) return weak;
     /* "the answer is B", "option B" */
     static const char *const cues[] = {"answer is ", "Answer is ", "answer: ", "Answer: ", "option ", "Option "};
     for (size_t c = 0; c < sizeof cues / sizeof cues[0]; c++) {

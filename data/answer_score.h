@@ -22,8 +22,9 @@ char *fc_answer_normalize(const char *s);
 
 /* The option a prediction picks among n choices (0-based; -1 when none can be read), in this order:
  * a leading letter within the choices ("B", "B.", "B)", "(B)", "B: ...", "B, ..."); then a choice's
- * normalised text as whole words in the normalised prediction (the earliest, the longest on a tie); then
- * "answer is B" / "option B" anywhere. */
+ * normalised text as whole words in the normalised prediction (the earliest, the longest on a tie); then a
+ * leading letter followed by a space and anything but a lower-case word ("B The door"; "A cat ..." is an
+ * article); then "answer is B" / "option B" anywhere. */
 int fc_answer_choice(const char *prediction, const char *const *choices, int n);
 
 typedef struct {

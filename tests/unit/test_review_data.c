@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/answer_score.h"
 #include "data/dataset.h"
 #include "tests/test.h"
 
@@ -103,7 +104,27 @@ static void test_review_data_image_that_is_a_folder(fc_test *t) {
     fc_dataset_free(&d);
 }
 
+/* A multiple-choice prediction that starts with the article "A" ("A cat is on the sofa") was read as
+ * option A whatever it said, because a leading capital letter followed by a space counted as a letter
+ * answer. Now a letter followed by a lower-case word is read only from the options' text. */
+static void test_review_choice_article_a_is_not_option_a(fc_test *t) {
+    const char *ch[] = {"dog", "cat", "bird"};
+    static const struct {
+        const char *pred;
+        int want;
+    } cases[] = {
+        {"A cat is on the sofa", 1}, /* the text names option B */
+        {"A small animal", -1},      /* nothing named: no letter either */
+        {"A", 0}, {"A.", 0}, {"(A) dog", 0}, {"A: dog", 0}, {"B The second one", 1}, {"C", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = fc_answer_choice(cases[i].pred, ch, 3);
+        FC_CHECK(t, got == cases[i].want, "'%s': option %d, want %d", cases[i].pred, got, cases[i].want);
+    }
+}
+
 static const fc_test_case cases[] = {
+    FC_CASE(test_review_choice_article_a_is_not_option_a),
     FC_CASE(test_review_data_id_with_newline_gives_one_error_line),
     FC_CASE(test_review_data_huge_numbers_no_overflowing_cast),
     FC_CASE(test_review_data_image_that_is_a_folder),
