@@ -146,6 +146,7 @@ static fc_err run(const quality_opts *o, int argc, char **argv) {
         methods[n_methods].spec = spec;
         if (!(e = fc_compress_create(spec, &methods[n_methods].m))) n_methods++;
     }
+    if (!e && o->out) e = fc_quality_out_check(o->out); /* an unwritable --out fails now, not after the run */
     if (!e) e = fc_dataset_read(o->data, &o->dopts, &d);
     if (!e && d.n == 0) e = fc_err_set(FC_EINVAL, "%s: no record to evaluate (%d seen, all skipped)", o->data, d.n_seen);
     if (e) goto done;
