@@ -65,7 +65,8 @@ int fc_cmd_data(int argc, char **argv) {
     fc_dataset_print_summary(&d, stdout);
     for (int i = 0; records && i < d.n; i++) {
         const fc_data_record *r = &d.recs[i];
-        printf("%s\t", r->id);
+        print_escaped(r->id); /* an id, like the text, may hold a tab or a newline: one record, one line */
+        printf("\t");
         for (int k = 0; k < r->n_images; k++) printf(k ? ",%s" : "%s", r->images[k]);
         printf("\t");
         print_escaped(r->question);

@@ -13,6 +13,11 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
     "$b/fc-eval" data "$TMPD/oddid.json" --images "$TMPD"
   check_error "$b review: data image that is a folder" "record 0 \(id 'f'\): image 'pic\.png' in '.*imgs' is a folder, not an image file" \
     "$b/fc-eval" data "$TMPD/folder.json" --images "$TMPD/imgs"
+  cp $F/images/gqa/images/1.png "$TMPD/imgs/ok.png"
+  printf '[{"id": "x\\ty\\nz", "image": "ok.png", "conversations": [{"from": "human", "value": "<image>\\nQ"}, {"from": "gpt", "value": "A"}]}]' >"$TMPD/tabid.json"
+  check_ok "$b review: data --records with a tab and a newline in an id" "$b/fc-eval" data "$TMPD/tabid.json" --images "$TMPD/imgs" --records
+  if [ "$(wc -l <"$TMPD/out")" -eq 2 ] && grep -qF 'x\ty\nz	' "$TMPD/out"; then pass "$b review: data --records one line per record"
+  else fail "$b review: data --records one line per record: $(cat "$TMPD/out")"; fi
   if [ ! -f "$LTOK/tokenizer.json" ]; then skip "$b review quality: $LTOK not found"; continue; fi
   Q=("$b/fc-eval" quality --model tests/fixtures/vlm/llava-tiny --tokenizer "$LTOK" --data $F/llava.json
      --images $F/images --lenient --max-new-tokens 2 --limit 1)
