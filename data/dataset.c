@@ -223,6 +223,7 @@ fc_err fc_data_set_qa(fc_data_record *r, const char *question, const char *answe
     r->question = fc_data_trim_dup(question);
     r->answer = fc_data_trim_dup(answer);
     if (!r->turns[0].text || !r->turns[1].text || !r->question || !r->answer) return FC_ENOMEM;
+    if (!r->answer[0]) return fc_err_set(FC_EFORMAT, "the answer is empty (nothing to score or learn)");
     return FC_OK;
 }
 

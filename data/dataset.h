@@ -70,7 +70,7 @@ typedef struct {
     fc_data_turn *turns;  /* (n_turns) alternating human, gpt, ...; GQA/MileBench: one pair */
     int n_turns;
     char *question;       /* first human turn without its "<image>" markers, trimmed */
-    char *answer;         /* first gpt turn, trimmed (never NULL: records without one are malformed) */
+    char *answer;         /* first gpt turn, trimmed (never NULL nor empty: records without one are malformed) */
     char **choices;       /* (n_choices) multiple-choice options (MileBench multi-choice), else NULL */
     int n_choices;
     int answer_choice;    /* index of answer in choices (option letter 'A' + it), -1 when not multiple choice */

@@ -38,6 +38,7 @@ static fc_err parse_turns(fc_data_record *r, const cJSON *conv, fc_data_skip *wh
     if (n % 2) return fc_err_set(FC_EFORMAT, "conversations end with a human turn (no answer to it)");
     if (!(r->question = fc_data_strip_image_markers(r->turns[0].text))) return FC_ENOMEM;
     if (!(r->answer = fc_data_trim_dup(r->turns[1].text))) return FC_ENOMEM;
+    if (!r->answer[0]) return fc_err_set(FC_EFORMAT, "conversations[1]: the answer is empty (nothing to score or learn)");
     return FC_OK;
 }
 

@@ -123,7 +123,31 @@ static void test_review_choice_article_a_is_not_option_a(fc_test *t) {
     }
 }
 
+/* A record whose answer is empty (or only spaces) was read as a record to score: fc-eval quality compared
+ * predictions with "" (never a match, so a 0 that looks like a result) and teacher-forced the stop token
+ * alone. It is now a malformed record (a counted skip with --lenient), in all three formats. */
+static void test_review_data_empty_answer_is_malformed(fc_test *t) {
+    if (!write_file(t, "empty_llava.json", "[{\"id\": \"e\", \"image\": \"x.png\", \"conversations\": [{\"from\": "
+                                           "\"human\", \"value\": \"<image>\\nQ\"}, {\"from\": \"gpt\", \"value\": \"  \"}]}]") ||
+        !write_file(t, "empty_gqa.json", "{\"7\": {\"imageId\": \"n1\", \"question\": \"q\", \"answer\": \"\"}}"))
+        return;
+    fc_dataset d;
+    fc_err e = read_in_dir("empty_llava.json", FC_DATA_LLAVA, false, &d);
+    FC_CHECK(t, e == FC_EFORMAT && strstr(fc_errmsg(), "record 0 (id 'e'): conversations[1]: the answer is empty"),
+             "llava: %d %s", (int)e, fc_errmsg());
+    e = read_in_dir("empty_gqa.json", FC_DATA_GQA, false, &d);
+    FC_CHECK(t, e == FC_EFORMAT && strstr(fc_errmsg(), "record 0 (id '7'): the answer is empty"), "gqa: %d %s", (int)e,
+             fc_errmsg());
+    char path[256];
+    snprintf(path, sizeof path, "%s/empty_gqa.json", dir);
+    fc_data_opts o = {.format = FC_DATA_GQA, .images_dir = dir, .no_image_check = true, .lenient = true};
+    e = fc_dataset_read(path, &o, &d);
+    FC_CHECK(t, e == FC_OK && d.n == 0 && d.skipped[FC_DATA_SKIP_MALFORMED] == 1, "lenient: %d, %d records", (int)e, d.n);
+    fc_dataset_free(&d);
+}
+
 static const fc_test_case cases[] = {
+    FC_CASE(test_review_data_empty_answer_is_malformed),
     FC_CASE(test_review_choice_article_a_is_not_option_a),
     FC_CASE(test_review_data_id_with_newline_gives_one_error_line),
     FC_CASE(test_review_data_huge_numbers_no_overflowing_cast),
