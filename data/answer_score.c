@@ -31,6 +31,7 @@ static void map_words(char *s) {
                 rep = num;
                 break;
             }
+        if (n == 4 && !strncmp(w, "none", 4)) rep = "0", n = 1; /* VQA's manualMap: "none" is "0" */
         if (!first) *out++ = ' ';
         memmove(out, rep, n);
         out += n;
@@ -48,7 +49,7 @@ char *fc_answer_normalize(const char *s) {
         char c = s[i];
         bool prev_digit = i > 0 && isdigit((unsigned char)s[i - 1]), next_digit = isdigit((unsigned char)s[i + 1]);
         if (c == ',' && prev_digit && next_digit) continue; /* 1,000 */
-        if (c == '.' && !next_digit) c = ' ';               /* a sentence's period, not 3.5 */
+        if (c == '.' && !next_digit) continue;              /* dropped as VQA's periodStrip does ("u.s." -> "us"); 3.5 stays */
         else if (c == '\n' || c == '\t' || c == '\r' || is_punct(c)) c = ' ';
         r[k++] = (char)tolower((unsigned char)c);
     }

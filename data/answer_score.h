@@ -2,9 +2,10 @@
  *
  * Normalisation follows the VQA/GQA evaluation scripts that LLaVA-1.5's GQA numbers come from: lower case;
  * newlines and tabs as spaces; a comma between digits dropped ("1,000" -> "1000"); a period dropped unless
- * a digit follows ("3.5" stays); the other punctuation ; / [ ] " { } ( ) = + \ _ - > < @ ` , ? ! and : as
- * spaces; the number words zero..ten as digits; the articles a, an, the removed; runs of spaces as one;
- * leading and trailing spaces and quotes trimmed.
+ * a digit follows ("3.5" stays, "u.s." is "us"); the other punctuation ; / [ ] " { } ( ) = + \ _ - > < @ ` ,
+ * ? ! and : as spaces; the number words zero..ten and "none" as digits; the articles a, an, the removed;
+ * runs of spaces as one; leading and trailing spaces and quotes trimmed. Not applied: VQA's contraction table
+ * ("dont" -> "don't") and its rule that drops every punctuation mark outright once a text holds "1,000".
  *   exact:    normalised prediction == normalised answer
  *   contains: the normalised answer occurs in the normalised prediction as whole words
  * Multiple choice (MileBench): the option letter is read from the prediction (fc_answer_choice) and

@@ -146,7 +146,24 @@ static void test_review_data_empty_answer_is_malformed(fc_test *t) {
     fc_dataset_free(&d);
 }
 
+/* answer_score.h says a period not followed by a digit is dropped (VQA's periodStrip), but the code wrote a
+ * space: "U.S." normalised to "u s", not "us", so it never matched an answer written "US". VQA's manualMap
+ * also reads "none" as "0" (counting questions); that map lacked it. */
+static void test_review_normalize_period_dropped_and_none(fc_test *t) {
+    static const char *const cases[][2] = {{"U.S.", "us"}, {"Yes.", "yes"}, {"3.5 m", "3.5 m"}, {"None", "0"},
+                                           {"none of them", "0 of them"}, {"e.g. a cat", "eg cat"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *n = fc_answer_normalize(cases[i][0]);
+        bool ok = n && !strcmp(n, cases[i][1]);
+        FC_CHECK(t, ok, "normalize('%s') = '%s', want '%s'", cases[i][0], n ? n : "(null)", cases[i][1]);
+        free(n);
+    }
+    fc_answer_score s;
+    FC_CHECK(t, !fc_answer_score_text("There are none.", "0", NULL, 0, -1, &s) && s.contains, "none counts as 0");
+}
+
 static const fc_test_case cases[] = {
+    FC_CASE(test_review_normalize_period_dropped_and_none),
     FC_CASE(test_review_data_empty_answer_is_malformed),
     FC_CASE(test_review_choice_article_a_is_not_option_a),
     FC_CASE(test_review_data_id_with_newline_gives_one_error_line),
