@@ -162,7 +162,28 @@ static void test_review_normalize_period_dropped_and_none(fc_test *t) {
     FC_CHECK(t, !fc_answer_score_text("There are none.", "0", NULL, 0, -1, &s) && s.contains, "none counts as 0");
 }
 
+/* MileBench's {image#k} markers were read with sscanf's %d, which overflows (undefined) on a long number.
+ * A marker with any number of digits is now read saturating, and one past the sample's images is refused. */
+static void test_review_milebench_marker_long_number(fc_test *t) {
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/M", dir);
+    FC_CHECK(t, mkdir(sub, 0700) == 0, "mkdir %s", sub);
+    snprintf(sub, sizeof sub, "%s/M/images", dir);
+    FC_CHECK(t, mkdir(sub, 0700) == 0, "mkdir %s", sub);
+    if (!write_file(t, "M/M.json", "{\"meta_data\": {\"task_instruction\": [\"I\"]}, \"data\": [{\"sample_id\": 1, "
+                                   "\"task_instruction_id\": 0, \"task_instance\": {\"context\": \"{image#1} and "
+                                   "{image#99999999999999999999}\", \"images_path\": [\"a.jpg\"]}, \"response\": \"x\"}]}"))
+        return;
+    fc_dataset d;
+    fc_err e = read_in_dir("M", FC_DATA_MILEBENCH, false, &d);
+    FC_CHECK(t, e == FC_EFORMAT && strstr(fc_errmsg(), "context marker '{image#99999999999999999999}' but the sample has "
+                                                       "1 image"),
+             "error %d: %s", (int)e, fc_errmsg());
+    fc_dataset_free(&d);
+}
+
 static const fc_test_case cases[] = {
+    FC_CASE(test_review_milebench_marker_long_number),
     FC_CASE(test_review_normalize_period_dropped_and_none),
     FC_CASE(test_review_data_empty_answer_is_malformed),
     FC_CASE(test_review_choice_article_a_is_not_option_a),
