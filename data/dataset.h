@@ -1,7 +1,7 @@
 /* dataset.h: the dataset readers, one record type for all of them.
  *
  *   LLaVA conversation JSON (the llava_v1_5_mix665k layout): a JSON array of
- *       {"id": str, "image": "gqa/images/1.jpg" | ["a.jpg", "b.jpg"] | absent (text only),
+ *       {"id": str (a number is taken as its decimal text), "image": "gqa/images/1.jpg" | ["a.jpg", "b.jpg"] | absent (text only),
  *        "conversations": [{"from": "human", "value": "<image>\nQ1"}, {"from": "gpt", "value": "A1"}, ...]}
  *     turns alternate human/gpt starting with human ("user"/"assistant" are accepted as the same roles; the
  *     FastCache demo file writes "assistant"); every "<image>" marker in the human turns stands for the next

@@ -110,13 +110,16 @@ fc_err fc_data_read_llava(const char *path, const fc_data_opts *o, fc_dataset *o
     if (!e) cJSON_ArrayForEach(item, root) {
         if (o && o->limit > 0 && out->n >= o->limit) break;
         out->n_seen++;
-        const char *id = fc_data_str(item, "id");
+        char num[32]; /* a numeric id is printed, as the GQA reader does */
+        const cJSON *idv = cJSON_GetObjectItemCaseSensitive(item, "id");
+        const char *id = cJSON_IsString(idv) ? idv->valuestring
+                         : cJSON_IsNumber(idv) ? fc_data_number_text(idv->valuedouble, num, sizeof num) : NULL;
         fc_data_record *r;
         if ((e = fc_data_push(out, idx, &r))) break;
         fc_data_skip why;
         if (!id) { /* every record needs its id: held-out checks compare ids */
             why = FC_DATA_SKIP_MALFORMED;
-            e = cJSON_IsObject(item) ? fc_err_set(FC_EFORMAT, "no string 'id'") : fc_err_set(FC_EFORMAT, "not a JSON object");
+            e = cJSON_IsObject(item) ? fc_err_set(FC_EFORMAT, "no 'id' (string or number)") : fc_err_set(FC_EFORMAT, "not a JSON object");
         } else if (!(r->id = fc_strdup(id))) e = FC_ENOMEM;
         else e = parse_record(item, dir, o, r, &why);
         if (e) {

@@ -182,7 +182,20 @@ static void test_review_milebench_marker_long_number(fc_test *t) {
     fc_dataset_free(&d);
 }
 
+/* The LLaVA reader refused a record whose "id" is a JSON number ("no string 'id'"), in strict mode the whole
+ * file, while the GQA reader takes numeric ids; a number is now its decimal text there too. */
+static void test_review_llava_numeric_id(fc_test *t) {
+    if (!write_file(t, "num_id.json", "[{\"id\": 1234, \"image\": \"x.png\", \"conversations\": [{\"from\": "
+                                      "\"human\", \"value\": \"<image>\\nQ\"}, {\"from\": \"gpt\", \"value\": \"A\"}]}]"))
+        return;
+    fc_dataset d;
+    fc_err e = read_in_dir("num_id.json", FC_DATA_AUTO, false, &d);
+    FC_CHECK(t, e == FC_OK && d.n == 1 && !strcmp(d.recs[0].id, "1234"), "error %d (%s)", (int)e, e ? fc_errmsg() : "");
+    fc_dataset_free(&d);
+}
+
 static const fc_test_case cases[] = {
+    FC_CASE(test_review_llava_numeric_id),
     FC_CASE(test_review_milebench_marker_long_number),
     FC_CASE(test_review_normalize_period_dropped_and_none),
     FC_CASE(test_review_data_empty_answer_is_malformed),
