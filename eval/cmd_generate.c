@@ -11,20 +11,6 @@
 #include "eval/llm_prompt.h"
 #include "eval/sampling_cli.h"
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: fc-eval generate --model DIR (--text STR | --ids 1,2,3) [--max-new-tokens N]\n"
-               "                        [--temperature T] [--top-k K] [--top-p P] [--seed S] [--print-ids]\n"
-               "Prints the continuation of the prompt (text when the folder has a tokenizer, else ids).\n"
-               "  --model DIR         Hugging Face folder (Llama / Qwen2 decoder, LLaVA or MiniCPM-V)\n"
-               "  --text STR          prompt text (BOS added for Llama); --ids LIST: token ids instead\n"
-               "  --max-new-tokens N  stop after N tokens (default 32); also stops on the EOS token\n"
-               "  --temperature T     0 (default) is greedy; > 0 samples from softmax(logits / T)\n"
-               "  --top-k K           sample among the K most likely tokens (0: off)\n"
-               "  --top-p P           sample from the smallest set with probability >= P (1: off)\n"
-               "  --seed S            RNG seed (default 0): the same seed gives the same tokens\n"
-               "  --print-ids         print the generated ids instead of text\n");
-}
-
 typedef struct {
     const char *model, *text, *ids;
     fc_sampling_cli gen;
@@ -71,22 +57,22 @@ done:
     return e;
 }
 
-int fc_cmd_generate(int argc, char **argv) {
+static const fc_cli_option options[] = {
+    {"--model", "DIR", 1, "Hugging Face folder (Llama / Qwen2 decoder, LLaVA or MiniCPM-V)"},
+    {"--text", "STR", 1, "prompt text (BOS added for Llama)"},
+    {"--ids", "LIST", 1, "prompt token ids instead, comma-separated"},
+    {"--max-new-tokens", "N", 1, "stop after N tokens (default 32); also stops on the EOS token"},
+    FC_SAMPLING_CLI_OPTIONS,
+    {"--print-ids", NULL, 1, "print the generated ids instead of text"},
+    {0}};
+
+static int cmd_generate(const fc_cli_args *a) {
     gen_opts o = {.gen = fc_sampling_cli_defaults(32)};
-    bool missing = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--model", &o.model, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--text", &o.text, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--ids", &o.ids, &missing) || fc_sampling_cli_opt(argc, argv, &i, &o.gen, &missing))
-            continue;
-        if (missing) return 2;
-        if (!strcmp(argv[i], "--print-ids")) o.print_ids = true;
-        else return fc_cli_error("generate: unknown option '%s' (see fc-eval generate --help)", argv[i]), 2;
-    }
+    o.model = fc_cli_value(a, "--model");
+    o.text = fc_cli_value(a, "--text");
+    o.ids = fc_cli_value(a, "--ids");
+    o.print_ids = fc_cli_flag(a, "--print-ids");
+    fc_sampling_cli_take(&o.gen, a);
     if (!o.model) return fc_cli_error("generate: --model DIR is required"), 2;
     if (!o.text == !o.ids) return fc_cli_error("generate: give exactly one of --text and --ids"), 2;
     fc_err e = fc_sampling_cli_parse(&o.gen);
@@ -94,3 +80,9 @@ int fc_cmd_generate(int argc, char **argv) {
     e = run(&o);
     return e ? fc_cli_fail(e) : 0;
 }
+
+const fc_cli_command fc_cmd_generate = {
+    "generate", cmd_generate, "continue a prompt with the decoder (greedy or sampled)",
+    "--model DIR (--text STR | --ids 1,2,3) [--max-new-tokens N]\n"
+    "                        [--temperature T] [--top-k K] [--top-p P] [--seed S] [--print-ids]",
+    "Prints the continuation of the prompt (text when the folder has a tokenizer, else ids).", options, 0, NULL};

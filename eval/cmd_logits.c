@@ -13,32 +13,6 @@
 #include "eval/llm_prompt.h"
 #include "eval/vlm_input.h"
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: fc-eval logits --model DIR (--ids 1,2,3 | --text STR [--image FILE]) [--steps N]\n"
-               "                     [--method SPEC [--compress-at N | --hold-last]] --out FILE.safetensors\n"
-               "Runs the prompt through the decoder (one prefill), then N greedy decode steps, and writes\n"
-               "  logits  f32 [T+N, V]  row i: the prediction after token i (T prompt rows, then N steps)\n"
-               "  tokens  i32 [T+N]     the prompt, then the N greedy tokens fed back\n"
-               "with the model folder, prompt length, steps and tokens in the metadata.\n"
-               "  --model DIR   Hugging Face folder (Llama / Qwen2 decoder, LLaVA or MiniCPM-V)\n"
-               "  --ids LIST    prompt token ids, comma-separated\n"
-               "  --text STR    prompt text, encoded with the folder's tokenizer (BOS added for Llama)\n"
-               "  --image FILE  VLM folder only: --text is the question about FILE; the prompt is the chat\n"
-               "                template with the image expanded and its rows spliced in (as fc-eval run)\n"
-               "  --steps N     greedy decode steps after the prompt (default 0)\n"
-               "  --method SPEC compress the prompt's KV after its prefill (see fc-eval methods), e.g.\n"
-               "                snapkv:ratio=4; the rows after the compressed part come from the compressed\n"
-               "                cache, at the positions they would have had without compression\n"
-               "  --compress-at N  prefill and compress the first N prompt tokens, then feed the rest\n"
-               "                (default: all of the prompt, as kvpress compresses a context)\n"
-               "  --hold-last   --compress-at T-1: FastCache's serving convention (the prompt's last token\n"
-               "                is the first decode input, so its logits come from the compressed cache)\n"
-               "  With --method the metadata adds method, compress_at, kv_tokens_before/after (longest layer),\n"
-               "  kv_entries_before/after (summed over layers), ratio_achieved (of the entries),\n"
-               "  kvpress_compression_ratio and kv_bytes_before/after (the sequence's pool blocks).\n"
-               "  --out FILE    output .safetensors (written to a temporary name, then renamed)\n");
-}
-
 static int argmax(const float *x, int n) {
     int b = 0;
     for (int i = 1; i < n; i++)
@@ -177,28 +151,33 @@ done:
     return e;
 }
 
-int fc_cmd_logits(int argc, char **argv) {
+static const fc_cli_option options[] = {
+    {"--model", "DIR", 1, "Hugging Face folder (Llama / Qwen2 decoder, LLaVA or MiniCPM-V)"},
+    {"--ids", "LIST", 1, "prompt token ids, comma-separated"},
+    {"--text", "STR", 1, "prompt text, encoded with the folder's tokenizer (BOS added for Llama)"},
+    {"--image", "FILE", 1,
+     "VLM folder only: --text is the question about FILE; the prompt is the chat\n"
+     "template with the image expanded and its rows spliced in (as fc-eval run)"},
+    {"--steps", "N", 1, "greedy decode steps after the prompt (default 0)"},
+    {"--method", "SPEC", 1,
+     "compress the prompt's KV after its prefill (see fc-eval methods), e.g.\n"
+     "snapkv:ratio=4; the rows after the compressed part come from the compressed\n"
+     "cache, at the positions they would have had without compression"},
+    {"--compress-at", "N", 1,
+     "prefill and compress the first N prompt tokens, then feed the rest\n"
+     "(default: all of the prompt, as kvpress compresses a context)"},
+    {"--hold-last", NULL, 1,
+     "--compress-at T-1: FastCache's serving convention (the prompt's last token\n"
+     "is the first decode input, so its logits come from the compressed cache)"},
+    {"--out", "FILE", 1, "output .safetensors (written to a temporary name, then renamed)"},
+    {0}};
+
+static int cmd_logits(const fc_cli_args *a) {
     logits_opts o = {0};
-    const char *steps_s = NULL, *at_s = NULL;
-    bool missing = false, hold_last = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--model", &o.model, &missing) || fc_cli_opt(argc, argv, &i, "--ids", &o.ids, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--text", &o.text, &missing) || fc_cli_opt(argc, argv, &i, "--image", &o.image, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--steps", &steps_s, &missing) || fc_cli_opt(argc, argv, &i, "--out", &o.out, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--method", &o.method, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--compress-at", &at_s, &missing))
-            continue;
-        if (missing) return 2;
-        if (!strcmp(argv[i], "--hold-last")) {
-            hold_last = true;
-            continue;
-        }
-        return fc_cli_error("logits: unknown option '%s' (see fc-eval logits --help)", argv[i]), 2;
-    }
+    o.model = fc_cli_value(a, "--model"), o.ids = fc_cli_value(a, "--ids"), o.text = fc_cli_value(a, "--text");
+    o.image = fc_cli_value(a, "--image"), o.out = fc_cli_value(a, "--out"), o.method = fc_cli_value(a, "--method");
+    const char *at_s = fc_cli_value(a, "--compress-at");
+    bool hold_last = fc_cli_flag(a, "--hold-last");
     if (!o.model || !o.out) return fc_cli_error("logits: --model DIR and --out FILE are required"), 2;
     if (!o.ids == !o.text) return fc_cli_error("logits: give exactly one of --ids and --text"), 2;
     if (o.image && !o.text) return fc_cli_error("logits: --image needs --text (the question)"), 2;
@@ -206,10 +185,23 @@ int fc_cmd_logits(int argc, char **argv) {
     if (at_s && hold_last) return fc_cli_error("logits: give at most one of --compress-at and --hold-last"), 2;
     long steps = 0, at = 0;
     fc_err e;
-    if (steps_s && (e = fc_cli_parse_long("--steps", steps_s, 0, 100000, &steps))) return fc_cli_fail(e);
-    if (at_s && (e = fc_cli_parse_long("--compress-at", at_s, 1, 1 << 24, &at))) return fc_cli_fail(e);
+    if ((e = fc_cli_long(a, "--steps", 0, 100000, &steps))) return fc_cli_fail(e);
+    if ((e = fc_cli_long(a, "--compress-at", 1, 1 << 24, &at))) return fc_cli_fail(e);
     o.steps = (int)steps;
     o.compress_at = hold_last ? -1 : (int)at;
     e = run(&o);
     return e ? fc_cli_fail(e) : 0;
 }
+
+const fc_cli_command fc_cmd_logits = {
+    "logits", cmd_logits, "decoder logits at every prompt position and N greedy steps, to safetensors",
+    "--model DIR (--ids 1,2,3 | --text STR [--image FILE]) [--steps N]\n"
+    "                     [--method SPEC [--compress-at N | --hold-last]] --out FILE.safetensors",
+    "Runs the prompt through the decoder (one prefill), then N greedy decode steps, and writes\n"
+    "  logits  f32 [T+N, V]  row i: the prediction after token i (T prompt rows, then N steps)\n"
+    "  tokens  i32 [T+N]     the prompt, then the N greedy tokens fed back\n"
+    "with the model folder, prompt length, steps and tokens in the metadata.",
+    options, 0,
+    "With --method the metadata adds method, compress_at, kv_tokens_before/after (longest layer),\n"
+    "kv_entries_before/after (summed over layers), ratio_achieved (of the entries),\n"
+    "kvpress_compression_ratio and kv_bytes_before/after (the sequence's pool blocks)."};

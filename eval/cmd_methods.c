@@ -8,14 +8,6 @@
 #include "core/compress/compress.h"
 #include "eval/commands.h"
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: fc-eval methods [--check SPEC]\n"
-               "Lists the KV compression methods, their options and defaults. A method is named by a spec\n"
-               "\"name[:opt=value,...]\", e.g. \"snapkv:ratio=5,window=64\" or \"ccm:weights=ckpt/llava.safetensors\".\n"
-               "Ratios are in the x form (5 keeps 1/5); kvpress's compression_ratio is 1 - 1/ratio.\n"
-               "  --check SPEC   parse SPEC (and load ccm weights), print it in full with what it needs\n");
-}
-
 static void print_needs(unsigned needs) {
     static const struct {
         unsigned bit;
@@ -28,22 +20,12 @@ static void print_needs(unsigned needs) {
     printf("\n");
 }
 
-int fc_cmd_methods(int argc, char **argv) {
-    const char *check = NULL;
-    for (int i = 1; i < argc; i++) {
-        bool missing = false;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (fc_cli_opt(argc, argv, &i, "--check", &check, &missing)) {
-            continue;
-        } else if (missing) {
-            return 2;
-        } else {
-            fc_cli_error("methods: unknown option '%s' (see fc-eval methods --help)", argv[i]);
-            return 2;
-        }
-    }
+static const fc_cli_option options[] = {
+    {"--check", "SPEC", 1, "parse SPEC (and load ccm weights), print it in full with what it needs"},
+    {0}};
+
+static int cmd_methods(const fc_cli_args *a) {
+    const char *check = fc_cli_value(a, "--check");
     if (check) {
         fc_compress_method *m;
         fc_err e = fc_compress_create(check, &m);
@@ -66,3 +48,10 @@ int fc_cmd_methods(int argc, char **argv) {
     }
     return 0;
 }
+
+const fc_cli_command fc_cmd_methods = {
+    "methods", cmd_methods, "list the KV compression methods with their options and defaults", "[--check SPEC]",
+    "Lists the KV compression methods, their options and defaults. A method is named by a spec\n"
+    "\"name[:opt=value,...]\", e.g. \"snapkv:ratio=5,window=64\" or \"ccm:weights=ckpt/llava.safetensors\".\n"
+    "Ratios are in the x form (5 keeps 1/5); kvpress's compression_ratio is 1 - 1/ratio.",
+    options, 0, NULL};
