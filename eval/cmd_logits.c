@@ -21,7 +21,9 @@ static int argmax(const float *x, int n) {
 }
 
 typedef struct {
-    const char *model, *ids, *text, *image, *out, *method;
+    const char *model, *tokenizer, *ids, *text, *out, *method;
+    const char *const *images; /* (n_images) VLM only */
+    int n_images;
     int steps;
     int compress_at; /* 0: all of the prompt; -1: T - 1 (--hold-last) */
 } logits_opts;
@@ -51,8 +53,34 @@ static fc_err write_compress_meta(fc_st_writer *w, const fc_compress_method *cm,
     return fc_st_writer_meta(w, "kv_bytes_after", num);
 }
 
+/* The request's images as metadata: "images" (the count), then per image K "image.K" (its file) and
+ * "image.K.spans" (each piece's token range "start:end", space-separated, as `run --show-prompt` prints:
+ * LLaVA one span an image, MiniCPM-V the overview then each slice). */
+static fc_err write_image_meta(fc_st_writer *w, const logits_opts *o, const fc_vlm_request *req) {
+    char key[48], num[32];
+    snprintf(num, sizeof num, "%d", o->n_images);
+    FC_TRY(fc_st_writer_meta(w, "images", num));
+    for (int k = 0; k < o->n_images; k++) {
+        char spans[1024] = "";
+        size_t used = 0;
+        for (int i = 0; i < req->n_spans; i++) {
+            const fc_vlm_span *sp = &req->spans[i];
+            if (sp->image != k || used >= sizeof spans) continue;
+            used += (size_t)snprintf(spans + used, sizeof spans - used, "%s%d:%d", used ? " " : "", sp->start,
+                                     sp->start + sp->len);
+        }
+        if (used >= sizeof spans) return fc_err_set(FC_EINVAL, "image %d: too many spans for the metadata", k);
+        snprintf(key, sizeof key, "image.%d", k);
+        FC_TRY(fc_st_writer_meta(w, key, o->images[k]));
+        snprintf(key, sizeof key, "image.%d.spans", k);
+        FC_TRY(fc_st_writer_meta(w, key, spans));
+    }
+    return FC_OK;
+}
+
 static fc_err run(const logits_opts *o) {
-    const char *model = o->model, *image = o->image, *out = o->out;
+    const char *model = o->model, *out = o->out;
+    const bool image = o->n_images > 0;
     const int steps = o->steps;
     int32_t *prompt = NULL, *tokens = NULL;
     int T = 0;
@@ -70,7 +98,7 @@ static fc_err run(const logits_opts *o) {
     fc_err e;
     if (o->method && (e = fc_compress_create(o->method, &cm))) return e;
     if (image) { /* the VLM's request; its decoder and ids are borrowed, released with it */
-        if ((e = fc_eval_vlm_open(&vlm, model, NULL, &image, 1, o->text))) goto done;
+        if ((e = fc_eval_vlm_open(&vlm, model, o->tokenizer, o->images, o->n_images, o->text))) goto done;
         m = vlm.vlm->llm, T = vlm.req.n_ids;
         if (!(prompt = fc_malloc((size_t)T * sizeof(int32_t), "logits prompt"))) {
             e = FC_ENOMEM;
@@ -136,7 +164,7 @@ static fc_err run(const logits_opts *o) {
     if ((e = fc_st_writer_meta(w, "prompt_tokens", num))) goto done;
     snprintf(num, sizeof num, "%d", steps);
     if ((e = fc_st_writer_meta(w, "steps", num))) goto done;
-    if (image && (e = fc_st_writer_meta(w, "image", image))) goto done;
+    if (image && (e = write_image_meta(w, o, &vlm.req))) goto done;
     if (cm && (e = write_compress_meta(w, cm, at, &cres))) goto done;
     if ((e = fc_st_writer_meta(w, "decoding", "greedy; logits in f32 from the CPU reference path"))) goto done;
     e = fc_st_writer_write(w, out);
@@ -155,9 +183,11 @@ static const fc_cli_option options[] = {
     {"--model", "DIR", 1, "Hugging Face folder (Llama / Qwen2 decoder, LLaVA or MiniCPM-V)"},
     {"--ids", "LIST", 1, "prompt token ids, comma-separated"},
     {"--text", "STR", 1, "prompt text, encoded with the folder's tokenizer (BOS added for Llama)"},
-    {"--image", "FILE", 1,
-     "VLM folder only: --text is the question about FILE; the prompt is the chat\n"
-     "template with the image expanded and its rows spliced in (as fc-eval run)"},
+    {"--image", "FILE", FC_VLM_MAX_IMAGES,
+     "VLM folder only: --text is the question about the images (repeat for several,\n"
+     "all placed before the text); the prompt is the chat template with each image\n"
+     "expanded and its rows spliced in, as fc-eval run builds it (see run --show-prompt)"},
+    {"--tokenizer", "DIR", 1, "with --image: take the tokenizer files from DIR instead of --model (as run)"},
     {"--steps", "N", 1, "greedy decode steps after the prompt (default 0)"},
     {"--method", "SPEC", 1,
      "compress the prompt's KV after its prefill (see fc-eval methods), e.g.\n"
@@ -175,12 +205,14 @@ static const fc_cli_option options[] = {
 static int cmd_logits(const fc_cli_args *a) {
     logits_opts o = {0};
     o.model = fc_cli_value(a, "--model"), o.ids = fc_cli_value(a, "--ids"), o.text = fc_cli_value(a, "--text");
-    o.image = fc_cli_value(a, "--image"), o.out = fc_cli_value(a, "--out"), o.method = fc_cli_value(a, "--method");
+    o.n_images = fc_cli_values(a, "--image", &o.images), o.out = fc_cli_value(a, "--out"), o.method = fc_cli_value(a, "--method");
     const char *at_s = fc_cli_value(a, "--compress-at");
     bool hold_last = fc_cli_flag(a, "--hold-last");
     if (!o.model || !o.out) return fc_cli_error("logits: --model DIR and --out FILE are required"), 2;
     if (!o.ids == !o.text) return fc_cli_error("logits: give exactly one of --ids and --text"), 2;
-    if (o.image && !o.text) return fc_cli_error("logits: --image needs --text (the question)"), 2;
+    o.tokenizer = fc_cli_value(a, "--tokenizer");
+    if (o.n_images && !o.text) return fc_cli_error("logits: --image needs --text (the question)"), 2;
+    if (o.tokenizer && !o.n_images) return fc_cli_error("logits: --tokenizer goes with --image (a VLM's prompt)"), 2;
     if ((at_s || hold_last) && !o.method) return fc_cli_error("logits: --compress-at and --hold-last need --method"), 2;
     if (at_s && hold_last) return fc_cli_error("logits: give at most one of --compress-at and --hold-last"), 2;
     long steps = 0, at = 0;
@@ -195,12 +227,14 @@ static int cmd_logits(const fc_cli_args *a) {
 
 const fc_cli_command fc_cmd_logits = {
     "logits", cmd_logits, "decoder logits at every prompt position and N greedy steps, to safetensors",
-    "--model DIR (--ids 1,2,3 | --text STR [--image FILE]) [--steps N]\n"
+    "--model DIR (--ids 1,2,3 | --text STR [--image FILE ...] [--tokenizer DIR])\n"
+    "                     [--steps N]\n"
     "                     [--method SPEC [--compress-at N | --hold-last]] --out FILE.safetensors",
     "Runs the prompt through the decoder (one prefill), then N greedy decode steps, and writes\n"
     "  logits  f32 [T+N, V]  row i: the prediction after token i (T prompt rows, then N steps)\n"
     "  tokens  i32 [T+N]     the prompt, then the N greedy tokens fed back\n"
-    "with the model folder, prompt length, steps and tokens in the metadata.",
+    "with the model folder, prompt length, steps and tokens in the metadata; with --image also\n"
+    "images (the count), image.K (the file) and image.K.spans (\"start:end\" of each of its pieces).",
     options, 0,
     "With --method the metadata adds method, compress_at, kv_tokens_before/after (longest layer),\n"
     "kv_entries_before/after (summed over layers), ratio_achieved (of the entries),\n"
