@@ -19,5 +19,6 @@ extern const fc_cli_command fc_cmd_config;
 extern const fc_cli_command fc_cmd_vision;
 extern const fc_cli_command fc_cmd_methods;
 extern const fc_cli_command fc_cmd_run;
+extern const fc_cli_command fc_cmd_compare;
 
 #endif
