@@ -53,5 +53,7 @@ check_error "flag with a value" "option --print-ids takes no value" "$P" generat
 check_error "--name=value counts as a repeat" "option --model given twice" "$P" generate --model=a --model b
 check_error "positional where none is taken" "generate: unexpected argument 'stray'" "$P" generate stray
 check_error "second positional" "inspect: unexpected argument 'b'" "$P" inspect a b
-check_error "issue 15: logits --image twice" "option --image given twice" "$P" logits --model m --text t --image A.jpg --image B.jpg --out o.safetensors
+# issue 15: logits --image A --image B used B alone; --image is now repeatable (logits_images.sh), and a
+# single-value option given twice is refused before anything loads
+check_error "issue 15: logits --text twice" "option --text given twice" "$P" logits --model m --text t --text u --image A.jpg --image B.jpg --out o.safetensors
 finish
