@@ -126,7 +126,7 @@ done:
 
 /* The KV of prompt b: prefilled (and compressed with cm) from its input; its logits rows go to
  * pre + row0 * V. */
-static fc_err prefill_compressed(fc_llm *m, fc_kv_pool *kv, const fc_compress_method *cm, item *it, int seq,
+static fc_err prefill_compressed(fc_llm *m, fc_kv_pool *kv, const fc_compress_method *cm, item *it, fc_kv_handle seq,
                                  float *pre) {
     const int V = m->cfg.vocab_size, T = it->in.n;
     fc_llm_seq_input in = fc_eval_input_seq(&it->in, seq);
@@ -152,7 +152,7 @@ static fc_err run_batch(const logits_opts *o, const fc_eval_model *md, const fc_
     fc_llm *m = md->llm;
     const int V = m->cfg.vocab_size, steps = o->steps;
     item *its = fc_calloc((size_t)B, sizeof *its, "logits batch");
-    int *seqs = fc_malloc((size_t)B * sizeof(int), "logits batch");
+    fc_kv_handle *seqs = fc_malloc((size_t)B * sizeof *seqs, "logits batch");
     fc_llm_seq_input *ins = fc_malloc((size_t)B * sizeof *ins, "logits batch");
     int32_t *tok = fc_malloc((size_t)B * sizeof(int32_t), "logits batch");
     float *pre = NULL, *step = NULL, *one = NULL;
@@ -160,7 +160,7 @@ static fc_err run_batch(const logits_opts *o, const fc_eval_model *md, const fc_
     char *path = NULL;
     fc_kv_pool *kv = NULL;
     fc_err e = its && seqs && ins && tok ? FC_OK : FC_ENOMEM;
-    for (int b = 0; b < B; b++) seqs[b] = -1;
+    for (int b = 0; seqs && b < B; b++) seqs[b] = FC_KV_NONE;
     int Tmax = 0;
     size_t rows = 0;
     for (int b = 0; b < B && !e; b++) {
@@ -233,8 +233,7 @@ static fc_err run_batch(const logits_opts *o, const fc_eval_model *md, const fc_
         if ((e = write_one(o, m, cm, &its[b], one, tk, dst))) goto done;
     }
 done:
-    for (int b = 0; seqs && b < B; b++)
-        if (seqs[b] >= 0) fc_kv_seq_free(kv, seqs[b]);
+    for (int b = 0; seqs && b < B; b++) fc_kv_seq_free(kv, seqs[b]); /* FC_KV_NONE: nothing */
     for (int b = 0; its && b < B; b++) fc_eval_input_free(&its[b].in);
     fc_kv_pool_free(kv);
     free(its), free(seqs), free(ins), free(tok), free(pre), free(step), free(one), free(tokens), free(path);

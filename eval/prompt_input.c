@@ -71,7 +71,7 @@ void fc_eval_input_free(fc_eval_input *in) {
     memset(in, 0, sizeof *in);
 }
 
-fc_llm_seq_input fc_eval_input_seq(const fc_eval_input *in, int seq) {
+fc_llm_seq_input fc_eval_input_seq(const fc_eval_input *in, fc_kv_handle seq) {
     if (in->has_req) return fc_vlm_seq_input(&in->req, seq);
     return (fc_llm_seq_input){.seq = seq, .ids = in->ids, .n = in->n};
 }

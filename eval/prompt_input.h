@@ -40,6 +40,6 @@ typedef struct {
 fc_err fc_eval_input_build(const fc_eval_model *m, const fc_prompt *p, const char *file, fc_eval_input *in);
 void fc_eval_input_free(fc_eval_input *in); /* accepts an empty one */
 /* The decoder input on sequence seq (borrows in's arrays). */
-fc_llm_seq_input fc_eval_input_seq(const fc_eval_input *in, int seq);
+fc_llm_seq_input fc_eval_input_seq(const fc_eval_input *in, fc_kv_handle seq);
 
 #endif
