@@ -15,8 +15,8 @@
 #include "core/base/mem.h"
 #include "core/io/prompts.h"
 #include "core/io/safetensors.h"
-#include "eval/commands.h"
 #include "core/serve/prefill_compress.h"
+#include "eval/commands.h"
 #include "eval/llm_prompt.h"
 #include "eval/prompt_input.h"
 
