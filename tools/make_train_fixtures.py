@@ -11,12 +11,21 @@ written to tests/fixtures/train/optim.safetensors.
   plateau.*         ReduceLROnPlateau(mode='min', factor=0.5, patience=2, min_lr=1e-5) stepped on a sequence
                     of validation losses: losses, lrs (the lr after each step).
 
+  conv.json + images/  a tiny LLaVA conversation set for the fc-train CLI tests: 16 samples (single and
+                    multi-turn) over 8 GQA demo images ($SHARED/data/gqa-demo) shrunk to 84x63 JPEGs with Pillow.
+  bad/*.json        the bad-input cases of tests/cli/train.sh: malformed JSON, a missing image, a sample
+                    without an answer, a prompt longer than the tiny models' context (4096 positions).
+
 Run: $PYTHON tools/make_train_fixtures.py   (deterministic; library versions go into __metadata__)
 """
 import os
 
+import json
+
+import PIL
 import safetensors
 import torch
+from PIL import Image
 from safetensors.torch import save_file
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "train",
@@ -87,4 +96,44 @@ save_file(tensors, OUT, metadata={"torch": torch.__version__, "safetensors": saf
 with open(os.path.join(os.path.dirname(OUT), "VERSIONS"), "w") as f:
     f.write(f"made by tools/make_train_fixtures.py with torch {torch.__version__}, "
             f"safetensors {safetensors.__version__}\n")
+os.chmod(OUT, 0o644)
 print("wrote", OUT)
+
+# ---- the conversation set of the CLI tests ----
+HERE = os.path.dirname(OUT)
+SHARED = os.environ.get("SHARED", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+src = os.path.join(SHARED, "data", "gqa-demo", "gqa")
+names = sorted(os.listdir(src))[:8]
+os.makedirs(os.path.join(HERE, "images", "gqa"), exist_ok=True)
+for n in names:
+    im = Image.open(os.path.join(src, n)).convert("RGB").resize((84, 63), Image.BICUBIC)
+    im.save(os.path.join(HERE, "images", "gqa", n), quality=90)
+questions = ["What is in the picture?", "Describe the scene briefly.", "What colour dominates the image?",
+             "Is it day or night?"]
+answers = ["A street with cars and a tall building.", "Two people walking beside a red wall.",
+           "Mostly green: grass and trees.", "It is daytime, the sky is bright.", "A table with plates and cups.",
+           "A dog lying on the floor.", "Some boats on calm water.", "A kitchen with white cabinets."]
+conv = []
+for i in range(16):
+    img = names[i % len(names)]
+    turns = [{"from": "human", "value": "<image>\n" + questions[i % 4]}, {"from": "gpt", "value": answers[(i * 3) % 8]}]
+    if i % 5 == 2:
+        turns += [{"from": "human", "value": "And anything else?"}, {"from": "gpt", "value": answers[(i + 1) % 8]}]
+    conv.append({"id": f"t{i:02d}", "image": "gqa/" + img, "conversations": turns})
+with open(os.path.join(HERE, "conv.json"), "w") as f:
+    json.dump(conv, f, indent=1)
+os.makedirs(os.path.join(HERE, "bad"), exist_ok=True)
+one = conv[0]
+with open(os.path.join(HERE, "bad", "malformed.json"), "w") as f:
+    f.write(json.dumps([one])[:-3] + "\n")   # cut inside the last object
+with open(os.path.join(HERE, "bad", "missing_image.json"), "w") as f:
+    json.dump([one, dict(conv[1], image="gqa/not-there.jpg")], f, indent=1)
+with open(os.path.join(HERE, "bad", "no_answer.json"), "w") as f:
+    json.dump([one, dict(conv[1], conversations=conv[1]["conversations"][:1])], f, indent=1)
+with open(os.path.join(HERE, "bad", "long_prompt.json"), "w") as f:
+    long_q = "<image>\n" + " ".join(["word"] * 5000)
+    json.dump([one, dict(conv[1], id="long", conversations=[{"from": "human", "value": long_q},
+                                                             {"from": "gpt", "value": "ok"}])], f, indent=1)
+with open(os.path.join(HERE, "VERSIONS"), "a") as f:
+    f.write(f"conv.json, images/, bad/: tools/make_train_fixtures.py with Pillow {PIL.__version__}\n")
+print("wrote", os.path.join(HERE, "conv.json"))

@@ -27,15 +27,14 @@ static fc_err meta_long(fc_st_writer *w, const char *k, long v) {
 fc_err fc_train_state_save(const fc_train_state *s, const char *path) {
     fc_st_writer *w = NULL;
     FC_TRY(fc_st_writer_create(&w));
-    int64_t shape[1] = {(int64_t)s->n}, rshape[1] = {8};
+    int64_t shape[1] = {(int64_t)s->n}, rshape[1] = {2};
     char seed[32];
     snprintf(seed, sizeof seed, "%" PRIu64, s->seed);
     fc_err e = fc_st_writer_add(w, "params", FC_DTYPE_F32, 1, shape, s->params);
     if (!e) e = fc_st_writer_add(w, "adam.m", FC_DTYPE_F32, 1, shape, s->adam.m);
     if (!e) e = fc_st_writer_add(w, "adam.v", FC_DTYPE_F32, 1, shape, s->adam.v);
     /* RNG words as little-endian I32 pairs (the writer's integer dtype) */
-    if (!e) e = fc_st_writer_add(w, "rng.dropout", FC_DTYPE_I32, 1, rshape, s->rng_dropout);
-    if (!e) e = fc_st_writer_add(w, "rng.data", FC_DTYPE_I32, 1, rshape, s->rng_data);
+    if (!e) e = fc_st_writer_add(w, "rng.dropout", FC_DTYPE_I32, 1, rshape, &s->rng_dropout);
     if (!e) e = fc_st_writer_meta(w, "format", STATE_FORMAT);
     if (!e) e = fc_st_writer_meta(w, "version", "1");
     if (!e) e = fc_st_writer_meta(w, "model_sig", s->model_sig);
@@ -50,6 +49,7 @@ fc_err fc_train_state_save(const fc_train_state *s, const char *path) {
     if (!e) e = meta_long(w, "sched_bad", s->sched.num_bad);
     if (!e) e = meta_double(w, "best_val", s->best_val);
     if (!e) e = meta_long(w, "best_step", s->best_step);
+    if (!e) e = meta_double(w, "first_val", s->first_val);
     if (!e) e = meta_double(w, "elapsed", s->elapsed);
     if (!e) e = fc_st_writer_write(w, path);
     fc_st_writer_free(w);
@@ -101,7 +101,7 @@ fc_err fc_train_state_load(fc_train_state *s, const char *path, const char *want
     FC_TRY(fc_st_open(&f, path));
     fc_err e = FC_OK;
     const char *fmt = fc_st_meta(&f, "format"), *sig = NULL, *dsig = NULL, *seed = NULL;
-    const void *p = NULL, *m = NULL, *v = NULL, *r1 = NULL, *r2 = NULL;
+    const void *p = NULL, *m = NULL, *v = NULL, *r1 = NULL;
     long adam_step = 0;
     if (!fmt || strcmp(fmt, STATE_FORMAT)) {
         e = fc_err_set(FC_EFORMAT, "%s: not an fc-train state file (metadata format is '%s', expected '%s')", path,
@@ -121,8 +121,7 @@ fc_err fc_train_state_load(fc_train_state *s, const char *path, const char *want
         goto out;
     }
     if ((e = get_vec(&f, "params", FC_ST_F32, want_n, &p)) || (e = get_vec(&f, "adam.m", FC_ST_F32, want_n, &m)) ||
-        (e = get_vec(&f, "adam.v", FC_ST_F32, want_n, &v)) || (e = get_vec(&f, "rng.dropout", FC_ST_I32, 8, &r1)) ||
-        (e = get_vec(&f, "rng.data", FC_ST_I32, 8, &r2)))
+        (e = get_vec(&f, "adam.v", FC_ST_F32, want_n, &v)) || (e = get_vec(&f, "rng.dropout", FC_ST_I32, 2, &r1)))
         goto out;
     snprintf(s->model_sig, sizeof s->model_sig, "%s", sig);
     snprintf(s->data_sig, sizeof s->data_sig, "%s", dsig);
@@ -134,8 +133,10 @@ fc_err fc_train_state_load(fc_train_state *s, const char *path, const char *want
         (e = get_long(&f, "sched_bad", 0, &s->sched.num_bad)) || (e = get_double(&f, "best_val", &s->best_val)) ||
         (e = get_long(&f, "best_step", -1, &s->best_step)) || (e = get_double(&f, "elapsed", &s->elapsed)))
         goto out;
-    memcpy(s->rng_dropout, r1, sizeof s->rng_dropout);
-    memcpy(s->rng_data, r2, sizeof s->rng_data);
+    /* first_val may be NaN (never measured): read it without get_double's NaN check */
+    const char *fv = fc_st_meta(&f, "first_val");
+    s->first_val = fv ? strtod(fv, NULL) : NAN;
+    memcpy(&s->rng_dropout, r1, sizeof s->rng_dropout);
     if ((e = fc_adamw_init(&s->adam, want_n, adam_hyper->beta1, adam_hyper->beta2, adam_hyper->eps,
                            adam_hyper->weight_decay)))
         goto out;

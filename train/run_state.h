@@ -4,11 +4,11 @@
  * The state file holds everything, the compressor's parameters included, so it is consistent on its own: a
  * run killed between writing the last checkpoint and its state resumes from the state, which is never
  * older than the weights it describes. Contents:
- *   tensors   params (n), adam.m (n), adam.v (n): f32; rng.dropout, rng.data: the RNG words as I32 pairs
+ *   tensors   params (n), adam.m (n), adam.v (n): f32; rng.dropout: the dropout RNG's 64 bits as two I32
  *   metadata  format "fastcache-train-state", version "1", model_sig (which model and compressor layout the
  *             run trained: a resume on another is refused), data_sig (the training ids, hashed), seed,
  *             step, epoch, pos (samples of this epoch's order already consumed), adam_step, sched_* (the
- *             schedule's state), best_val, best_step, elapsed; doubles as C99 hex floats ("%a") so they
+ *             schedule's state), best_val, best_step, first_val, elapsed; doubles as C99 hex floats ("%a") so they
  *             read back bit for bit.
  * Ownership: fc_train_state owns params, m and v. */
 #ifndef FC_TRAIN_RUN_STATE_H
@@ -25,16 +25,16 @@
 
 typedef struct {
     char model_sig[FC_TRAIN_SIG_MAX];
-    char data_sig[32];
+    char data_sig[40];
     uint64_t seed;
     long step;          /* optimizer steps done */
     long epoch;         /* 0-based epoch the next step belongs to */
     long pos;           /* samples of this epoch's order consumed */
     double best_val;    /* best validation KL (+inf before any) */
+    double first_val;   /* validation KL of the untrained compressor (NaN when not measured) */
     long best_step;     /* -1 before any */
     double elapsed;     /* seconds of training before this state (the summary adds them up) */
-    uint64_t rng_dropout[4];
-    uint64_t rng_data[4];
+    uint64_t rng_dropout; /* the compressor's dropout RNG (core/autograd/ccm_train.h) */
     size_t n;           /* parameters */
     float *params;      /* (n) */
     fc_adamw adam;      /* moments (n) and step */
