@@ -1,5 +1,6 @@
 /* ccm_train.c: the trainable CCM's storage, init, checkpoint load and save (see ccm_train.h). */
 #include "core/autograd/ccm_train.h"
+#include "core/autograd/autograd_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -8,15 +9,6 @@
 
 #include "core/base/mem.h"
 #include "core/io/safetensors.h"
-
-/* splitmix64: one 64-bit state, a full-period stream, cheap to save and restore */
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-static double rng_uniform(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
 
 static void linear_dims(const fc_ccm_config *c, int j, int *in, int *out) {
     *in = j == 0 ? c->cf * c->head_dim : c->hidden;
@@ -102,9 +94,9 @@ fc_err fc_ccm_train_create(const fc_ccm_config *cfg, float dropout, uint64_t see
         const fc_ccm_param *p = &c->tensors[i];
         int64_t fan_in = p->ndim == 2 ? p->shape[1] : c->tensors[i - 1].shape[1];
         double bound = 1.0 / sqrt((double)fan_in);
-        for (size_t e = 0; e < p->numel; e++) c->params[p->offset + e] = (float)((2 * rng_uniform(&s) - 1) * bound);
+        for (size_t e = 0; e < p->numel; e++) c->params[p->offset + e] = (float)((2 * fc_ag_rng_uniform(&s) - 1) * bound);
     }
-    c->rng = rng_next(&s);
+    c->rng = fc_ag_rng_next(&s);
     return FC_OK;
 }
 
@@ -149,7 +141,7 @@ fc_err fc_ccm_train_load(const char *path, float default_dropout, uint64_t seed,
         return e;
     }
     uint64_t s = seed;
-    (*out)->rng = rng_next(&s);
+    (*out)->rng = fc_ag_rng_next(&s);
     return FC_OK;
 }
 

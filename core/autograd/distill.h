@@ -86,7 +86,7 @@ typedef struct {
     bool has_hidden;
     fc_compress_span *spans;/* (n_spans) copied from the sample */
     int n_spans;
-    size_t cap_kv, cap_t, cap_sup, cap_spans; /* allocated element counts (internal) */
+    size_t cap[8];          /* allocated element counts of the arrays above (internal) */
 } fc_distill_teacher;
 
 typedef struct {
