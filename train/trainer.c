@@ -181,7 +181,7 @@ static fc_err resume(fc_trainer *t, const char *state_path) {
 
 static void trainer_free(fc_trainer *t) {
     for (int i = 0; t->samples && i < t->n; i++) fc_train_sample_free(&t->samples[i]);
-    free(t->samples), free(t->recs), free(t->where), free(t->has_embeds), free(t->is_val);
+    free(t->samples), free(t->recs), free(t->where), free(t->has_embeds), free(t->is_val), free(t->val_generated);
     free(t->train_idx), free(t->val_idx), free(t->order);
     fc_dataset_free(&t->data);
     fc_dataset_free(&t->val_data);
@@ -317,7 +317,8 @@ fc_err fc_trainer_run(const fc_train_config *cfg, const char *family) {
     if (!e && !t.n_val) e = fc_trainer_save_ckpt(&t, t.best_path);
     if (!e) {
         double el = t.elapsed0 + fc_time_now() - t0;
-        printf("trained %ld steps (%ld epochs of %d samples) in %.1fs\n", t.step, t.epoch + (t.pos > 0), t.n_train, el);
+        printf("trained %ld steps (%.2f epochs over %d samples) in %.1fs\n", t.step,
+               ((double)t.epoch * t.n_train + (double)t.pos) / t.n_train, t.n_train, el);
         if (t.n_val)
             printf("best validation KL %.6g at step %ld (untrained %.6g), saved to %s\n", t.best_val, t.best_step,
                    t.first_val, t.best_path);

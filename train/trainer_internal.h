@@ -44,6 +44,7 @@ typedef struct {
     fc_train_sample *samples;   /* (n) prompt ids and spans always; image rows while cached */
     bool *has_embeds;           /* (n) rows present */
     bool *is_val;               /* (n) */
+    bool *val_generated;        /* (n) targets = teacher: the validation answer is generated (once, fixed seed) */
     size_t cached_bytes;
     int *train_idx, n_train;    /* sample indices */
     int *val_idx, n_val;

@@ -105,11 +105,12 @@ fc_err fc_trainer_load_samples(fc_trainer *t) {
     t->samples = fc_calloc((size_t)n, sizeof *t->samples, "samples");
     t->has_embeds = fc_calloc((size_t)n, sizeof *t->has_embeds, "samples");
     t->is_val = fc_calloc((size_t)n, sizeof *t->is_val, "split");
+    t->val_generated = fc_calloc((size_t)n, sizeof *t->val_generated, "split");
     t->train_idx = fc_calloc((size_t)n, sizeof *t->train_idx, "split");
     t->val_idx = fc_calloc((size_t)n, sizeof *t->val_idx, "split");
     t->order = fc_calloc((size_t)n, sizeof *t->order, "epoch order");
     const char **ids = fc_calloc((size_t)n, sizeof *ids, "ids");
-    if (!t->recs || !t->where || !t->samples || !t->has_embeds || !t->is_val || !t->train_idx || !t->val_idx ||
+    if (!t->recs || !t->where || !t->samples || !t->has_embeds || !t->is_val || !t->val_generated || !t->train_idx || !t->val_idx ||
         !t->order || !ids) {
         free(ids);
         return FC_ENOMEM;
@@ -171,6 +172,12 @@ fc_err fc_trainer_validate(fc_trainer *t, fc_train_acc *acc) {
     o.position_rule = -1;
     for (int k = 0; k < t->n_val; k++) {
         int i = t->val_idx[k];
+        /* the teacher's answer to a validation sample is drawn once, with a seed of its own, so every
+         * validation scores the same targets */
+        if (cfg->training.targets == FC_TRAIN_TARGETS_TEACHER && !t->val_generated[i]) {
+            FC_TRY(fc_trainer_teacher_targets(t, i, fc_trainer_seed_mix((uint64_t)cfg->training.seed, 0, (uint64_t)i)));
+            t->val_generated[i] = true;
+        }
         FC_TRY(fc_trainer_embeds(t, i));
         fc_distill_sample v = fc_train_sample_view(&t->samples[i]);
         fc_distill_stats st;
