@@ -2,11 +2,13 @@
 #include "train/trainer.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/base/file.h"
 #include "core/base/mem.h"
@@ -217,6 +219,29 @@ static fc_err resume_paths(const char *arg, char **ckpt, char **state) {
     return FC_OK;
 }
 
+/* Creates the folders above `path` (mkdir -p of its dirname). */
+static fc_err make_parent_dirs(const char *path) {
+    char *p = fc_strdup(path);
+    if (!p) return FC_ENOMEM;
+    fc_err e = FC_OK;
+    char *slash = strrchr(p, '/');
+    if (slash && slash != p) {
+        *slash = '\0';
+        for (char *c = p + 1; !e; c++) {
+            bool end = *c == '\0';
+            if (*c == '/' || end) {
+                *c = '\0';
+                if (mkdir(p, 0755) != 0 && errno != EEXIST)
+                    e = fc_err_set(FC_EIO, "%s: cannot create the output folder %s: %s", path, p, strerror(errno));
+                if (end) break;
+                *c = '/';
+            }
+        }
+    }
+    free(p);
+    return e;
+}
+
 static fc_err setup(fc_trainer *t, char **resume_state) {
     const fc_train_config *cfg = t->cfg;
     if (cfg->device == FC_RUN_DEVICE_CUDA)
@@ -250,7 +275,7 @@ static fc_err setup(fc_trainer *t, char **resume_state) {
     t->steps_path = beside(cfg->output, ".steps.csv");
     t->val_path = beside(cfg->output, ".val.csv");
     if (!t->best_path || !t->last_path || !t->state_path || !t->steps_path || !t->val_path) return FC_ENOMEM;
-    return FC_OK;
+    return make_parent_dirs(cfg->output);
 }
 
 fc_err fc_trainer_run(const fc_train_config *cfg, const char *family) {
