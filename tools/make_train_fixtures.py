@@ -137,3 +137,22 @@ with open(os.path.join(HERE, "bad", "long_prompt.json"), "w") as f:
 with open(os.path.join(HERE, "VERSIONS"), "a") as f:
     f.write(f"conv.json, images/, bad/: tools/make_train_fixtures.py with Pillow {PIL.__version__}\n")
 print("wrote", os.path.join(HERE, "conv.json"))
+
+# ---- a FastCache LLaVA compressor (the original nn.Module, torch init) for llava-tiny's decoder (2 layers,
+# head dim 8), saved as a training checkpoint .pth and converted by tools/convert_fastcache_pth.py: what
+# `fc-train --init` must accept ----
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import convert_fastcache_pth as conv  # noqa: E402
+
+torch.manual_seed(5)
+with tempfile.TemporaryDirectory() as tmp:
+    pth = os.path.join(tmp, "tiny.pth")
+    torch.save({"epoch": 3, "model_state_dict": {"compressor": conv.KVCacheLinearDecoupleCompressor(2, 8, 5, 2).state_dict()},
+                "loss": 0.5}, pth)
+    conv.main([pth, os.path.join(HERE, "fastcache_llava_tiny.safetensors")])
+with open(os.path.join(HERE, "VERSIONS"), "a") as f:
+    f.write("fastcache_llava_tiny.safetensors: FastCache's KVCacheLinearDecoupleCompressor(L=2, D=8, cf=5) "
+            "through tools/convert_fastcache_pth.py\n")

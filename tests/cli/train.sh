@@ -88,6 +88,12 @@ check_ok "targets teacher" "$FC_BIN/fc-train" "${L[@]}" --out "$TMPD/t.safetenso
   --max-new-tokens 8
 check_ok "fastcache loss" "$FC_BIN/fc-train" "${L[@]}" --out "$TMPD/f.safetensors" --max-steps 3 --loss fastcache
 
+# ---- --init from a FastCache checkpoint converted by tools/convert_fastcache_pth.py ----
+check_ok "init from a converted FastCache .pth" "$FC_BIN/fc-train" "${L[@]}" --out "$TMPD/i.safetensors" --max-steps 3 \
+  --init $D/fastcache_llava_tiny.safetensors
+"$FC_BIN/fc-eval" inspect "$TMPD/i.safetensors" >"$TMPD/meta" 2>&1
+check_grep "the converted compressor keeps its MLP width" '^  hidden: 8$' "$TMPD/meta"
+
 # ---- fc-train grad ----
 check_ok "grad" "$FC_BIN/fc-train" grad --model $F/llava-tiny --tokenizer "$LTOK" --ccm "$TMPD/a.safetensors" \
   --data $D/conv.json --images $D/images --ids t00,t02 --out "$TMPD/g.safetensors"
