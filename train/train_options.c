@@ -127,7 +127,7 @@ fc_err fc_train_options_parse(int argc, char **argv, int first, fc_train_config 
 }
 
 void fc_train_options_help(FILE *f) {
-    fprintf(f, "  --config FILE.yaml  a run config (kind: train); the options below override its keys\n");
+    fprintf(f, "  %-22s a run config (kind: train); the options below override its keys\n", "--config FILE.yaml");
     for (const fc_train_option *o = fc_train_options; o->opt; o++) {
         const fc_yaml_field *row = fc_yaml_find(fc_train_config_schema, o->key, NULL);
         if (!row) continue;

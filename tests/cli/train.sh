@@ -38,24 +38,24 @@ check_ok "fc-eval run loads the trained checkpoint" "$FC_BIN/fc-eval" run --mode
   --max-new-tokens 3
 
 # ---- resume after SIGKILL repeats the uninterrupted run's losses ----
-R=("${L[@]}" --max-steps 60 --save-every 7 --val-every 20 --lr 2e-3 --batch 2 --accum 2)
+R=("${L[@]}" --max-steps 40 --save-every 6 --val-every 15 --lr 2e-3 --batch 1 --accum 2)
 check_ok "uninterrupted run" "$FC_BIN/fc-train" "${R[@]}" --out "$TMPD/u.safetensors"
 "$FC_BIN/fc-train" "${R[@]}" --out "$TMPD/k.safetensors" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 600); do
-  [ "$({ wc -l <"$TMPD/k.steps.csv"; } 2>/dev/null || echo 0)" -ge 24 ] && break
+  [ "$({ wc -l <"$TMPD/k.steps.csv"; } 2>/dev/null || echo 0)" -ge 17 ] && break
   kill -0 $pid 2>/dev/null || break
   sleep 0.05
 done
 if kill -9 $pid 2>/dev/null; then killed=1; else killed=0; fi
 wait $pid 2>/dev/null
 rows=$(($(wc -l <"$TMPD/k.steps.csv") - 1))
-if [ $killed = 1 ] && [ "$rows" -lt 60 ]; then pass "run killed with SIGKILL after $rows steps"
+if [ $killed = 1 ] && [ "$rows" -lt 40 ]; then pass "run killed with SIGKILL after $rows steps"
 else fail "the run was not killed mid-way (killed=$killed, $rows steps logged)"; fi
 check_ok "resumed run" "$FC_BIN/fc-train" "${R[@]}" --out "$TMPD/k.safetensors" --resume "$TMPD/k.last.safetensors"
 # every column but the timings (tok_per_s, elapsed_s)
 cut -d, -f1-9 "$TMPD/u.steps.csv" >"$TMPD/u.cols"; cut -d, -f1-9 "$TMPD/k.steps.csv" >"$TMPD/k.cols"
-if cmp -s "$TMPD/u.cols" "$TMPD/k.cols" && [ "$(wc -l <"$TMPD/u.cols")" = 61 ]; then pass "resumed run: the same 60 per-step losses"
+if cmp -s "$TMPD/u.cols" "$TMPD/k.cols" && [ "$(wc -l <"$TMPD/u.cols")" = 41 ]; then pass "resumed run: the same 40 per-step losses"
 else fail "resumed run differs: $(diff "$TMPD/u.cols" "$TMPD/k.cols" | head -4 | tr '\n' ' ')"; fi
 cut -d, -f1-6 "$TMPD/u.val.csv" >"$TMPD/u.v"; cut -d, -f1-6 "$TMPD/k.val.csv" >"$TMPD/k.v"
 if cmp -s "$TMPD/u.v" "$TMPD/k.v"; then pass "resumed run: the same validations"; else fail "validations differ"; fi
@@ -117,7 +117,7 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_error "resume from another model ($b)" 'compressor is for 2 layers of head dim 64' "$b/fc-train" "${L[@]}" \
     --resume "$TMPD/m.last.safetensors" --out "$TMPD/x.safetensors"
   check_error "resume with another layout ($b)" 'another model or compressor layout' "$b/fc-train" "${L[@]}" \
-    --resume "$TMPD/k.last.safetensors" --position-rule compressed --out "$TMPD/x.safetensors" --max-steps 61
+    --resume "$TMPD/k.last.safetensors" --position-rule compressed --out "$TMPD/x.safetensors" --max-steps 41
   check_error "resume file missing ($b)" 'no such checkpoint' "$b/fc-train" "${L[@]}" --resume "$TMPD/none.safetensors" \
     --out "$TMPD/x.safetensors"
   check_error "minicpm model for llava ($b)" 'not llava' "$b/fc-train" llava --model $F/minicpmv-tiny --data $D/conv.json \
