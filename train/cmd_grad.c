@@ -35,29 +35,26 @@ static void grad_usage(FILE *f) {
 
 static fc_err parse(int argc, char **argv, grad_opts *o) {
     *o = (grad_opts){.loss = "kl", .tau = 1.0};
+    /* one row per option: where its value goes (strings) or how it is converted */
+    const struct {
+        const char *name;
+        const char **dst;
+    } rows[] = {{"--model", &o->model}, {"--tokenizer", &o->tokenizer}, {"--ccm", &o->ccm}, {"--data", &o->data},
+                {"--images", &o->images}, {"--ids", &o->ids}, {"--out", &o->out}, {"--loss", &o->loss},
+                {"--position-rule", &o->position_rule}, {"--tau", NULL}, {"--threads", NULL}};
+    bool seen[sizeof rows / sizeof rows[0]] = {0};
     for (int i = 1; i < argc; i++) {
-        const char *v;
-        bool missing = false;
-        if (fc_cli_opt(argc, argv, &i, "--model", &o->model, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--tokenizer", &o->tokenizer, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--ccm", &o->ccm, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--data", &o->data, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--images", &o->images, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--ids", &o->ids, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--out", &o->out, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--loss", &o->loss, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--position-rule", &o->position_rule, &missing))
-            continue;
-        if (fc_cli_opt(argc, argv, &i, "--tau", &v, &missing)) {
-            FC_TRY(fc_cli_parse_double("--tau", v, 0.01, 100, &o->tau));
-            continue;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--threads", &v, &missing)) {
-            FC_TRY(fc_cli_parse_long("--threads", v, 0, 4096, &o->threads));
-            continue;
-        }
-        if (missing) return fc_err_set(FC_EINVAL, "%s needs a value", argv[i]);
-        return fc_err_set(FC_EINVAL, "unknown option '%s' (see fc-train grad --help)", argv[i]);
+        size_t r = 0;
+        while (r < sizeof rows / sizeof rows[0] && strcmp(argv[i], rows[r].name)) r++;
+        if (r == sizeof rows / sizeof rows[0])
+            return fc_err_set(FC_EINVAL, "unknown option '%s' (see fc-train grad --help)", argv[i]);
+        if (i + 1 >= argc) return fc_err_set(FC_EINVAL, "%s needs a value", argv[i]);
+        if (seen[r]) return fc_err_set(FC_EINVAL, "option %s given twice", argv[i]);
+        seen[r] = true;
+        const char *v = argv[++i];
+        if (rows[r].dst) *rows[r].dst = v;
+        else if (!strcmp(rows[r].name, "--tau")) FC_TRY(fc_cli_parse_double("--tau", v, 0.01, 100, &o->tau));
+        else FC_TRY(fc_cli_parse_long("--threads", v, 0, 4096, &o->threads));
     }
     const char *need[][2] = {{o->model, "--model"}, {o->ccm, "--ccm"}, {o->data, "--data"}, {o->ids, "--ids"},
                              {o->out, "--out"}};

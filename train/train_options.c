@@ -82,9 +82,13 @@ fc_err fc_train_options_parse(int argc, char **argv, int first, fc_train_config 
     for (int i = first; i < argc; i++) {
         if (!strcmp(argv[i], "--config")) {
             if (i + 1 >= argc) return fc_err_set(FC_EINVAL, "--config needs a value");
+            if (config) return fc_err_set(FC_EINVAL, "option --config given twice");
             config = argv[++i];
         } else if (find_opt(argv[i])) {
             if (i + 1 >= argc) return fc_err_set(FC_EINVAL, "%s needs a value", argv[i]);
+            /* nothing on the command line is silently last-wins */
+            for (int j = first; j < i; j++)
+                if (!strcmp(argv[j], argv[i])) return fc_err_set(FC_EINVAL, "option %s given twice", argv[i]);
             i++;
         } else if (!strncmp(argv[i], "--", 2)) {
             return fc_err_set(FC_EINVAL, "unknown option '%s' (see fc-train --help)", argv[i]);

@@ -93,6 +93,9 @@ static void test_cli_errors(fc_test *t) {
     char *a6[] = {"fc-train", "llava", "--model", "m", "--data", "d", "--out", "o", "--schedule", "step"};
     FC_CHECK(t, fc_train_options_parse(10, a6, 2, &c) == FC_EINVAL &&
                     strstr(fc_errmsg(), "--schedule: expected one of plateau, cosine, constant"), "%s", fc_errmsg());
+    char *a8[] = {"fc-train", "llava", "--model", "m", "--data", "d", "--out", "o", "--lr", "1e-3", "--lr", "2e-3"};
+    FC_CHECK(t, fc_train_options_parse(12, a8, 2, &c) == FC_EINVAL && strstr(fc_errmsg(), "option --lr given twice"), "%s",
+             fc_errmsg());
     char *a7[] = {"fc-train", "llava", "--model"};
     FC_CHECK(t, fc_train_options_parse(3, a7, 2, &c) == FC_EINVAL && strstr(fc_errmsg(), "--model needs a value"), "%s",
              fc_errmsg());
