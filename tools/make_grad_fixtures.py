@@ -12,6 +12,9 @@ For each tiny model it writes tests/fixtures/grad/<model>/:
                class for the rest, and the student path only runs the decoder)
   ccm.safetensors   a CCM in our checkpoint format (core/compress/ccm.h), torch nn.Linear default init
                     (seeded), cf 3, hidden 12, depth 3, min_windows 1
+  ops.safetensors   per op (linear, rmsnorm, rope, silu_mul, attention over [prefix; new] with GQA, the kl and
+                    fastcache logit losses, the hidden-state term): f32 inputs, the upstream gradient dy and
+                    torch's gradients (float64 from the f32 inputs), for tests/unit/test_autograd_ops.c
   case.safetensors  the sample and the references:
       prompt_ids i32 [P], spans i32 [n, 2] (start, end), embeds f32 [E, C], embeds_range i32 [2] (start, E),
       cont_ids i32 [T], supervised i32 [T], sup i32 [n_sup], teacher_logits f32 [n_sup, V],
@@ -391,12 +394,97 @@ def build_minicpmv(g):
     return Qwen2ForCausalLM(cfg), cfg, save
 
 
+def make_ops():
+    """Per-op references: inputs (f32) and torch's gradients (float64 from those inputs) for J = sum(dy * y)."""
+    g = torch.Generator().manual_seed(11)
+    u = lambda *shape: (2 * torch.rand(*shape, generator=g) - 1).to(torch.float32)
+    out = {}
+
+    def grads(fn, inputs, dy):
+        xs = [x.to(DT).requires_grad_(True) for x in inputs]
+        y = fn(*xs)
+        y.backward(dy.to(DT))
+        return [x.grad.to(torch.float32) for x in xs]
+
+    # linear (torch.nn.functional.linear: y = x w^T + b)
+    x, w, b, dy = u(5, 9), u(7, 9), u(7), u(5, 7)
+    dx, dw, db = grads(torch.nn.functional.linear, [x, w, b], dy)
+    out.update({"linear.x": x, "linear.w": w, "linear.b": b, "linear.dy": dy, "linear.dx": dx, "linear.dw": dw,
+                "linear.db": db})
+    # rmsnorm (LlamaRMSNorm, eps 1e-5)
+    x, w, dy = u(4, 10), u(10), u(4, 10)
+
+    def rms(x, w):
+        var = x.pow(2).mean(-1, keepdim=True)
+        return w * (x * torch.rsqrt(var + 1e-5))
+    dx, dw = grads(rms, [x, w], dy)
+    out.update({"rmsnorm.x": x, "rmsnorm.w": w, "rmsnorm.dy": dy, "rmsnorm.dx": dx, "rmsnorm.dw": dw})
+    # rope (LlamaRotaryEmbedding + apply_rotary_pos_emb), x (T, H, D), positions 0, 7, 301
+    cfg = LlamaConfig(hidden_size=16, num_attention_heads=2, head_dim=8, rope_theta=10000.0)
+    rot = modeling_llama.LlamaRotaryEmbedding(cfg)
+    x, dy = u(3, 2, 8), u(3, 2, 8)
+    pos = torch.tensor([[0, 7, 301]])
+
+    def rope(x):
+        xt = x.permute(1, 0, 2)[None]  # (1, H, T, D)
+        cos, sin = rot(xt, pos)
+        y, _ = modeling_llama.apply_rotary_pos_emb(xt, xt, cos, sin)
+        return y[0].permute(1, 0, 2)
+    (dx,) = grads(rope, [x], dy)
+    out.update({"rope.x": x, "rope.pos": pos[0].to(torch.int32), "rope.dy": dy, "rope.dx": dx})
+    # silu_mul
+    gt, up, dy = 3 * u(24), u(24), u(24)
+    dg, du = grads(lambda a, b: torch.nn.functional.silu(a) * b, [gt, up], dy)
+    out.update({"silu_mul.gate": gt, "silu_mul.up": up, "silu_mul.dy": dy, "silu_mul.dgate": dg, "silu_mul.dup": du})
+    # attention of T = 4 new queries over a prefix of P = 5 and their own keys, H = 4 over Hkv = 2, D = 8,
+    # scale 0.5, HF's eager attention (repeat_kv, causal mask of the last T rows)
+    T, P, H, Hkv, D = 4, 5, 4, 2, 8
+    q, kp, vp, kn, vn, dy = u(T, H, D), u(Hkv, P, D), u(Hkv, P, D), u(T, Hkv, D), u(T, Hkv, D), u(T, H, D)
+
+    class M:
+        num_key_value_groups = H // Hkv
+
+    def att(q, kp, vp, kn, vn):
+        k = torch.cat([kp, kn.permute(1, 0, 2)], 1)[None]
+        v = torch.cat([vp, vn.permute(1, 0, 2)], 1)[None]
+        S = P + T
+        mask = torch.full((T, S), torch.finfo(DT).min, dtype=DT)
+        mask = torch.triu(mask, diagonal=P + 1)[None, None]
+        o, _ = eager_attention(M, q.permute(1, 0, 2)[None], k, v, mask, 0.5)
+        return o[0]
+    grads_att = grads(att, [q, kp, vp, kn, vn], dy)
+    for n, t in zip(["q", "kp", "vp", "kn", "vn", "dy"], [q, kp, vp, kn, vn, dy]):
+        out["attention." + n] = t
+    for n, t in zip(["dq", "dkp", "dvp", "dkn", "dvn"], grads_att):
+        out["attention." + n] = t
+    # losses on (3, 11) logits and the hidden-state term on 2 layers of (3, 6)
+    zt, zs = 3 * u(3, 11), 3 * u(3, 11)
+    out.update({"loss.zt": zt, "loss.zs": zs})
+    for name, kind, tau in [("kl_t2", "kl", 2.0), ("fc_t1", "fastcache", 1.0), ("fc_t07", "fastcache", 0.7)]:
+        zs_ = zs.to(DT).requires_grad_(True)
+        loss, _ = logit_loss(kind, tau, zt.to(DT), zs_)
+        loss.backward()
+        out[f"loss.{name}.value"] = torch.tensor([loss.item()], dtype=torch.float32)
+        out[f"loss.{name}.dzs"] = zs_.grad.to(torch.float32)
+    hs, ht = u(2, 3, 6), u(2, 3, 6)
+    hs_ = hs.to(DT).requires_grad_(True)
+    hl = hidden_loss(list(hs_), list(ht.to(DT)))
+    hl.backward()
+    out.update({"hidden.hs": hs, "hidden.ht": ht, "hidden.value": torch.tensor([hl.item()], dtype=torch.float32),
+                "hidden.dhs": hs_.grad.to(torch.float32)})
+    save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(OUT, "ops.safetensors"),
+              metadata={"versions": json.dumps(versions())})
+
+
 CASES = [("kl_t1", "kl", 1.0, "original"), ("kl_t2", "kl", 2.0, "original"),
          ("fc_t1", "fastcache", 1.0, "original"), ("fc_t2", "fastcache", 2.0, "original")]
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    make_ops()
+    if os.environ.get("GRAD_OPS_ONLY"):
+        return
     make("llama", 1, Builder(build_llama), "whole", False, 0, CASES, 4.0)
     make("qwen2", 2, Builder(build_qwen2), "whole", False, 0, CASES, 4.0)
     make("llava", 3, Builder(build_llava, llava_image_rows, 255), "spans", True, 2,

@@ -109,9 +109,14 @@ typedef struct {
 } fc_ag_loss_out;
 
 /* The logit part of the loss over n rows (distill.h): teacher zt, student zs (n, V). Writes dzs (n, V) =
- * scale * d(loss)/d(zs) when dzs is not NULL. Means over the n rows. scratch: 4 V doubles + V ints. */
+ * scale * d(loss)/d(zs) when dzs is not NULL. Means over the n rows. Rows run on up to n_slots OpenMP
+ * threads; scratch: n_slots * 4 V + 6 n doubles, iscratch: n_slots * V ints. The figures are summed in row
+ * order, so they do not depend on the thread count. */
 void fc_ag_logit_loss(fc_distill_loss kind, float tau, const float *zt, const float *zs, int n, int V, float *dzs,
-                      float scale, double *scratch, int *iscratch, fc_ag_loss_out *out);
+                      float scale, double *scratch, int *iscratch, int n_slots, fc_ag_loss_out *out);
+/* mask[v] = 1 for the top-p set of p (sorted descending, ties by index, kept while the mass before is
+ * <= top_p) among the n candidates idx (reordered); others untouched. Returns the kept mass. */
+double fc_ag_top_p_mask(const double *p, int *idx, int n, double top_p, double *mask);
 /* FastCache's hidden-state term HS over L layers of (n, C) rows; dhs = scale * dHS/dhs when not NULL. */
 double fc_ag_hidden_loss(const float *hs, const float *ht, int L, int n, int C, float *dhs, float scale,
                          double *scratch);

@@ -12,13 +12,13 @@
  * Dropout masks are drawn in a fixed order (layer, K then V, segment, hidden layer, row, column) from the
  * compressor's RNG, so a step is reproducible from the RNG state alone.
  */
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/autograd/autograd_internal.h"
 #include "core/base/mem.h"
 #include "kernels/cpu/cpu.h"
-#include "kernels/cpu/cpu_backward.h"
 
 fc_err fc_ag_grow(void *pp, size_t *cap, size_t n, size_t size, const char *what) {
     void **p = pp;
@@ -33,6 +33,53 @@ fc_err fc_ag_grow(void *pp, size_t *cap, size_t n, size_t size, const char *what
     if (!*p) return FC_ENOMEM;
     *cap = n ? n : 1;
     return FC_OK;
+}
+
+/* The window MLP's matrices are narrow (out = hidden or D, ~128) and tall (rows = Hkv x windows, thousands):
+ * the generic linear kernels split work over weight rows and would run them on one or a few threads, so
+ * the GEMMs here split over rows (forward, dA) or over input columns (dW) instead, each piece one
+ * single-threaded sgemm. Every output element is computed by one thread in a fixed order: the results do
+ * not depend on the thread count. "Groups" are the kv heads for the first Linear, whose input rows are
+ * read in place from each head's [S, D] cache (group g's rows start at x + g * gstride). */
+
+/* y (G * M, N) = x_g (M, K, row stride K) W^T + b for each group g */
+static void fwd_linear(float *y, const float *x, size_t gstride, int G, int M, const float *w, const float *b, int N,
+                       int K) {
+    int chunk = M > 64 ? 64 : M, per = (M + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if ((int64_t)G * M * N * K > 65536)
+    for (int it = 0; it < G * per; it++) {
+        int g = it / per, r0 = (it % per) * chunk, m = M - r0 < chunk ? M - r0 : chunk;
+        float *yo = y + ((size_t)g * M + r0) * N;
+        for (int r = 0; r < m; r++) memcpy(yo + (size_t)r * N, b, sizeof(float) * N);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, N, K, 1.0f, x + g * gstride + (size_t)r0 * K, K, w,
+                    K, 1.0f, yo, N);
+    }
+}
+
+/* dw (N, K) += sum over groups of dz_g^T (N x M) x_g (M x K); db (N) += column sums of dz (G * M rows) */
+static void bwd_weight(float *dw, float *db, const float *dz, const float *x, size_t gstride, int G, int M, int N,
+                       int K) {
+    int kb = K > 64 ? 64 : K, n_sl = (K + kb - 1) / kb;
+#pragma omp parallel for schedule(static) if ((int64_t)G * M * N * K > 65536)
+    for (int sl = 0; sl < n_sl; sl++) {
+        int k0 = sl * kb, k = K - k0 < kb ? K - k0 : kb;
+        for (int g = 0; g < G; g++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, k, M, 1.0f, dz + (size_t)g * M * N, N,
+                        x + g * gstride + k0, K, 1.0f, dw + k0, K);
+    }
+    for (size_t r = 0; r < (size_t)G * M; r++)
+        for (int c = 0; c < N; c++) db[c] += dz[r * N + c];
+}
+
+/* da (M, K) = dz (M, N) W (N, K) */
+static void bwd_input(float *da, const float *dz, const float *w, int M, int N, int K) {
+    int chunk = M > 64 ? 64 : M, per = (M + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if ((int64_t)M * N * K > 65536)
+    for (int it = 0; it < per; it++) {
+        int r0 = it * chunk, m = M - r0 < chunk ? M - r0 : chunk;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, K, N, 1.0f, dz + (size_t)r0 * N, N, w, K, 0.0f,
+                    da + (size_t)r0 * K, K);
+    }
 }
 
 void fc_ag_ccm_free(fc_ag_ccm *s) {
@@ -118,14 +165,10 @@ static fc_err mlp_forward(fc_ag_ccm *s, fc_ccm_train *c, int l, fc_ccm_kind kind
         int dout = last ? D : H;
         float *w = fc_ccm_train_weight(c, l, kind, j, 0), *b = fc_ccm_train_bias(c, l, kind, j, 0);
         float *z = last ? s->y : acts + (size_t)j * rows * H;
-        if (j == 0) {
-            for (int hd = 0; hd < Hkv; hd++)
-                FC_TRY(fc_cpu_linear(z + (size_t)hd * n * dout, x + ((size_t)hd * S + sg->start) * D, w, FC_DTYPE_F32,
-                                     b, FC_DTYPE_F32, n, dout, (int64_t)cf * D));
-        } else {
-            FC_TRY(fc_cpu_linear(z, acts + (size_t)(j - 1) * rows * H, w, FC_DTYPE_F32, b, FC_DTYPE_F32, rows, dout,
-                                 H));
-        }
+        if (j == 0) /* window rows of head hd: n x cf*D consecutive floats of its cache */
+            fwd_linear(z, x + (size_t)sg->start * D, (size_t)S * D, Hkv, n, w, b, dout, cf * D);
+        else
+            fwd_linear(z, acts + (size_t)(j - 1) * rows * H, 0, 1, rows, w, b, dout, H);
         if (!last) {
             uint8_t *gt = gates + (size_t)j * rows * H;
             for (size_t i = 0; i < (size_t)rows * H; i++) {
@@ -143,6 +186,7 @@ static fc_err mlp_forward(fc_ag_ccm *s, fc_ccm_train *c, int l, fc_ccm_kind kind
 
 fc_err fc_ag_ccm_forward(fc_ag_ccm *s, fc_ccm_train *c, int l, const float *k, const float *v, float *kc, float *vc,
                          bool dropout) {
+    fc_cpu_blas_init();
     for (int kv = 0; kv < 2; kv++)
         for (int i = 0; i < s->n_segs; i++) {
             fc_ccm_kind kind = s->segs[i].image ? (kv ? FC_CCM_IV : FC_CCM_IK) : (kv ? FC_CCM_TV : FC_CCM_TK);
@@ -169,14 +213,11 @@ static fc_err mlp_backward(fc_ag_ccm *s, fc_ccm_train *c, int l, fc_ccm_kind kin
         float *w = fc_ccm_train_weight(c, l, kind, j, 0);
         float *dw = fc_ccm_train_weight(c, l, kind, j, 1), *db = fc_ccm_train_bias(c, l, kind, j, 1);
         if (j == 0) {
-            for (int hd = 0; hd < Hkv; hd++)
-                FC_TRY(fc_cpu_linear_bwd(NULL, dw, db, dz + (size_t)hd * n * dz_cols,
-                                         x + ((size_t)hd * S + s->segs[seg].start) * D, w, FC_DTYPE_F32, n, dz_cols,
-                                         (int64_t)cf * D, false));
+            bwd_weight(dw, db, dz, x + (size_t)s->segs[seg].start * D, (size_t)S * D, Hkv, n, dz_cols, cf * D);
         } else {
             /* dA_{j-1} = dZ_j W_j into `other`, then through dropout and ReLU in place */
-            FC_TRY(fc_cpu_linear_bwd(other, dw, db, dz, acts + (size_t)(j - 1) * rows * H, w, FC_DTYPE_F32, rows,
-                                     dz_cols, H, false));
+            bwd_weight(dw, db, dz, acts + (size_t)(j - 1) * rows * H, 0, 1, rows, dz_cols, H);
+            bwd_input(other, dz, w, rows, dz_cols, H);
             const uint8_t *gt = gates + (size_t)(j - 1) * rows * H;
             for (size_t i = 0; i < (size_t)rows * H; i++) other[i] = gt[i] ? other[i] * scale : 0.0f;
             float *t = dz == s->y ? s->db_ : dz; /* next dZ buffer must not be the one just read */
@@ -189,6 +230,7 @@ static fc_err mlp_backward(fc_ag_ccm *s, fc_ccm_train *c, int l, fc_ccm_kind kin
 
 fc_err fc_ag_ccm_backward(fc_ag_ccm *s, fc_ccm_train *c, int l, const float *k, const float *v, const float *dkc,
                           const float *dvc, bool dropout) {
+    fc_cpu_blas_init();
     for (int kv = 0; kv < 2; kv++)
         for (int i = 0; i < s->n_segs; i++) {
             fc_ccm_kind kind = s->segs[i].image ? (kv ? FC_CCM_IV : FC_CCM_IK) : (kv ? FC_CCM_TV : FC_CCM_TK);

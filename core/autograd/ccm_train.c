@@ -145,7 +145,7 @@ fc_err fc_ccm_train_load(const char *path, float default_dropout, uint64_t seed,
     return FC_OK;
 }
 
-fc_err fc_ccm_train_save(const fc_ccm_train *c, const char *path, const char *const *meta, int n_meta) {
+static fc_err save(const fc_ccm_train *c, const float *data, const char *path, const char *const *meta, int n_meta) {
     fc_st_writer *w = NULL;
     FC_TRY(fc_st_writer_create(&w));
     const fc_ccm_config *g = &c->cfg;
@@ -181,11 +181,19 @@ fc_err fc_ccm_train_save(const fc_ccm_train *c, const char *path, const char *co
     }
     for (int i = 0; !e && i < c->n_tensors; i++) {
         const fc_ccm_param *p = &c->tensors[i];
-        e = fc_st_writer_add(w, p->name, FC_DTYPE_F32, p->ndim, p->shape, c->params + p->offset);
+        e = fc_st_writer_add(w, p->name, FC_DTYPE_F32, p->ndim, p->shape, data + p->offset);
     }
     if (!e) e = fc_st_writer_write(w, path);
     fc_st_writer_free(w);
     return e;
+}
+
+fc_err fc_ccm_train_save(const fc_ccm_train *c, const char *path, const char *const *meta, int n_meta) {
+    return save(c, c->params, path, meta, n_meta);
+}
+
+fc_err fc_ccm_train_save_grads(const fc_ccm_train *c, const char *path, const char *const *meta, int n_meta) {
+    return save(c, c->grads, path, meta, n_meta);
 }
 
 void fc_ccm_train_zero_grad(fc_ccm_train *c) { memset(c->grads, 0, c->n_params * sizeof(float)); }

@@ -9,7 +9,7 @@
  * (layer, kind, j, weight then bias), and param i of grads sits at the same offset as in params.
  *
  * Dropout: probability `dropout` after every hidden ReLU (FastCache: 0.4), used only when a step asks for
- * it. Its masks come from an explicit RNG state (splitmix64/xoshiro-style, 64 bits of state here, get/set
+ * it. Its masks come from an explicit RNG state (splitmix64: 64 bits of state, get/set
  * for resume): the same state gives the same masks, whatever the thread count.
  *
  * Init (fc_ccm_train_create): torch.nn.Linear's default, weight ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming-uniform
@@ -68,6 +68,10 @@ void fc_ccm_train_free(fc_ccm_train *c); /* accepts NULL */
  * built-in one, e.g. position_rule). Atomic: a temporary file, fsync, rename (core/io/safetensors_write.c);
  * on failure `path` is untouched. */
 fc_err fc_ccm_train_save(const fc_ccm_train *c, const char *path, const char *const *meta, int n_meta);
+
+/* Writes the gradients (grads, F32) under the parameters' names, with the same metadata as a checkpoint
+ * plus the caller's pairs (fc-train grad's output, compared with torch by the tests). Atomic as above. */
+fc_err fc_ccm_train_save_grads(const fc_ccm_train *c, const char *path, const char *const *meta, int n_meta);
 
 void fc_ccm_train_zero_grad(fc_ccm_train *c);
 

@@ -1,7 +1,11 @@
-/* distill.c: the distillation context, sample checks, loss names (see distill.h). */
+/* distill.c: the distillation context, sample checks, the teacher and the student step (see distill.h).
+ * The step is: CCM forward per layer (ccm_grad.c) -> decoder forward over the compressed prefix
+ * (student.c) -> loss (distill_loss.c) -> decoder backward, whose per-layer callback runs that layer's
+ * CCM backward with the gradient of its compressed K and V. */
 #include "core/autograd/distill.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,8 +44,9 @@ struct fc_distill {
     float *logits, *dlogits;/* (n_sup, V) */
     float *hid, *dhid;      /* (L, n_sup, C) */
     int32_t *pos;           /* (T) */
-    double *dscratch;       /* 4 V (and >= 3 C) */
-    int *iscratch;          /* V */
+    double *dscratch;       /* n_slots 4 max(V, C) + 6 n_sup */
+    int *iscratch;          /* n_slots V */
+    int n_slots;            /* threads the loss rows may use (omp_get_max_threads at creation) */
     size_t cap_kc, cap_vc, cap_lg, cap_dlg, cap_hid, cap_dhid, cap_pos, cap_ds, cap_is;
     /* the step in flight, for the per-layer backward callback */
     fc_ccm_train *c;
@@ -55,6 +60,7 @@ fc_err fc_distill_create(fc_llm *m, int max_tokens, fc_distill **out) {
     fc_distill *d = fc_calloc(1, sizeof *d, "distill");
     if (!d) return FC_ENOMEM;
     d->m = m;
+    d->n_slots = omp_get_max_threads();
     d->max_tokens = max_tokens ? max_tokens : m->cfg.max_position_embeddings;
     if (d->max_tokens <= 0) d->max_tokens = 1 << 20;
     *out = d;
@@ -94,6 +100,8 @@ fc_err fc_distill_check_sample(const fc_distill *d, const fc_distill_sample *s) 
     if (s->embeds && (s->embeds_start < 0 || s->n_embeds < 0 || s->embeds_start + s->n_embeds > S))
         return fc_err_set(FC_EINVAL, "sample: embedding rows [%d, %d) outside the prefix [0, %d)", s->embeds_start,
                           s->embeds_start + s->n_embeds, S);
+    if (s->n_spans < 0 || (s->n_spans > 0 && !s->spans))
+        return fc_err_set(FC_EINVAL, "sample: %d image spans but no span array", s->n_spans);
     for (int i = 0; i < s->n_spans; i++)
         if (s->spans[i].start < (i ? s->spans[i - 1].end : 0) || s->spans[i].end <= s->spans[i].start ||
             s->spans[i].end > S)
@@ -135,8 +143,9 @@ static fc_err grow_scratch(fc_distill *d, int T, int n_sup, int C_len) {
     FC_TRY(fc_ag_grow(&d->hid, &d->cap_hid, L * n_sup * C, sizeof(float), "distill hidden states"));
     FC_TRY(fc_ag_grow(&d->dhid, &d->cap_dhid, L * n_sup * C, sizeof(float), "distill hidden states"));
     FC_TRY(fc_ag_grow(&d->pos, &d->cap_pos, (size_t)T, sizeof(int32_t), "distill positions"));
-    FC_TRY(fc_ag_grow(&d->dscratch, &d->cap_ds, 4 * (V > C ? V : C), sizeof(double), "distill loss scratch"));
-    FC_TRY(fc_ag_grow(&d->iscratch, &d->cap_is, V, sizeof(int), "distill loss scratch"));
+    size_t slots = (size_t)d->n_slots, per = 4 * (V > C ? V : C);
+    FC_TRY(fc_ag_grow(&d->dscratch, &d->cap_ds, slots * per + 6 * (size_t)n_sup, sizeof(double), "distill loss scratch"));
+    FC_TRY(fc_ag_grow(&d->iscratch, &d->cap_is, slots * V, sizeof(int), "distill loss scratch"));
     return FC_OK;
 }
 
@@ -243,7 +252,7 @@ fc_err fc_distill_step(fc_distill *d, fc_ccm_train *c, const fc_distill_teacher 
                                                fastcache ? d->hid : NULL), "student"));
     fc_ag_loss_out lo;
     fc_ag_logit_loss(o.loss, o.tau, t->logits, d->logits, n_sup, V, o.backward ? d->dlogits : NULL, scale,
-                     d->dscratch, d->iscratch, &lo);
+                     d->dscratch, d->iscratch, d->n_slots, &lo);
     if (fastcache) {
         lo.hs = fc_ag_hidden_loss(d->hid, t->hidden, L, n_sup, Cd, o.backward ? d->dhid : NULL, 0.5f * scale,
                                   d->dscratch);
