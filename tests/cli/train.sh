@@ -15,7 +15,8 @@ export OMP_NUM_THREADS=1
 if [ ! -f "$LTOK/tokenizer.json" ]; then
   skip "fc-train llava: the LLaVA tokenizer is not in $LTOK"; finish; exit $?
 fi
-L=(llava --model $F/llava-tiny --tokenizer "$LTOK" --data $D/conv.json --images $D/images --threads 1)
+LB=(llava --model $F/llava-tiny --tokenizer "$LTOK" --images $D/images --threads 1)
+L=("${LB[@]}" --data $D/conv.json)
 
 # ---- learning: KL at most half of the untrained one's ----
 check_ok "train llava-tiny 120 steps" "$FC_BIN/fc-train" "${L[@]}" --out "$TMPD/a.safetensors" --max-steps 120 \
@@ -104,13 +105,13 @@ check_grep "grad writes every CCM tensor and the loss" 'totals: 49 tensors' "$TM
 # ---- bad input, both builds ----
 for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   [ -x "$b/fc-train" ] || continue
-  check_error "malformed JSON ($b)" 'malformed.json: not valid JSON' "$b/fc-train" "${L[@]}" --data $D/bad/malformed.json \
+  check_error "malformed JSON ($b)" 'malformed.json: not valid JSON' "$b/fc-train" "${LB[@]}" --data $D/bad/malformed.json \
     --out "$TMPD/x.safetensors"
-  check_error "missing image ($b)" "image 'gqa/not-there.jpg' not found" "$b/fc-train" "${L[@]}" --data $D/bad/missing_image.json \
+  check_error "missing image ($b)" "image 'gqa/not-there.jpg' not found" "$b/fc-train" "${LB[@]}" --data $D/bad/missing_image.json \
     --out "$TMPD/x.safetensors"
-  check_error "sample without an answer ($b)" "id 't01'.*answer" "$b/fc-train" "${L[@]}" --data $D/bad/no_answer.json \
+  check_error "sample without an answer ($b)" "id 't01'.*answer" "$b/fc-train" "${LB[@]}" --data $D/bad/no_answer.json \
     --out "$TMPD/x.safetensors"
-  check_error "prompt longer than the context ($b)" "sample 'long'" "$b/fc-train" "${L[@]}" --data $D/bad/long_prompt.json \
+  check_error "prompt longer than the context ($b)" "sample 'long'" "$b/fc-train" "${LB[@]}" --data $D/bad/long_prompt.json \
     --out "$TMPD/x.safetensors"
   check_error "checkpoint of another layout ($b)" 'compressor is for 2 layers of head dim 64' "$b/fc-train" "${L[@]}" \
     --init "$TMPD/m.safetensors" --out "$TMPD/x.safetensors"
