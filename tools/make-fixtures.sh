@@ -26,6 +26,7 @@ generators=(
   make_compress_fixtures.py
   make_grad_fixtures.py
   make_image_fixtures.py
+  make_resize_order_fixtures.py
   make_tokenizer_fixtures.py
   make_capture_fixtures.py
   make_train_fixtures.py
