@@ -82,6 +82,9 @@ check_grep "warmup from the file, lr from the command line" '^2,0,1,[0-9]+,0.002
 "$FC_BIN/fc-eval" inspect "$TMPD/y.safetensors" >"$TMPD/meta" 2>&1
 check_grep "val_ids from the file" '^  val_ids: \["t00","t05"\]$' "$TMPD/meta"
 
+check_ok "configs/train-tiny.yaml" "$FC_BIN/fc-train" llava --config configs/train-tiny.yaml --tokenizer "$LTOK" \
+  --out "$TMPD/c.safetensors" --max-steps 3 --val-every 2
+
 # ---- the other family, the teacher's own targets, the fastcache loss ----
 check_ok "train minicpmv-tiny" "$FC_BIN/fc-train" minicpm --model $F/minicpmv-tiny --data $D/conv.json --images $D/images \
   --out "$TMPD/m.safetensors" --max-steps 6 --threads 1
