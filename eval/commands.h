@@ -17,5 +17,6 @@ int fc_cmd_vision(int argc, char **argv);
 int fc_cmd_methods(int argc, char **argv);
 int fc_cmd_run(int argc, char **argv);
 int fc_cmd_data(int argc, char **argv);
+int fc_cmd_quality(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ import sys
 
 import numpy as np
 import PIL
+import safetensors
 from PIL import Image
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -105,6 +106,52 @@ def make_fixtures():
              "task_instance": {"context": "{image#1} {image#2} What is shown?", "images_path": ["c1.png", "c2.png"]},
              "response": 42},
         ]})
+
+
+def make_kvpress_budgets():
+    """Entries kvpress 0.5.5 keeps per layer (compute_n_kept, PyramidKVPress.get_layer_budget) for the claims of
+    `fc-eval methods`; tests/cli/methods_budgets.sh compares `fc-eval methods --check --tokens --layers`."""
+    import importlib.metadata
+    from kvpress import PyramidKVPress
+    from kvpress.utils import compute_n_kept
+
+    class Cfg:
+        num_hidden_layers = 1
+
+    class Layer:
+        config = Cfg()
+
+        def __init__(self, i):
+            self.layer_idx = i
+
+    lines = [f"# method ratio tokens layers | entries kept per layer (kvpress {importlib.metadata.version('kvpress')})"]
+    for ratio, S, L in ((5, 100, 32), (5, 600, 32), (5, 10, 2), (3, 99, 4), (4, 600, 4), (10, 1000, 2)):
+        cr = 1 - 1 / ratio
+        lines.append(f"knorm {ratio} {S} {L} | " + " ".join([str(compute_n_kept(S, cr))] * L))
+    for ratio, S, L in ((5, 600, 32), (5, 100, 2), (5, 6400, 8), (5, 8000, 8), (2, 3000, 28), (2, 2000, 4), (10, 20000, 32)):
+        Cfg.num_hidden_layers = L
+        p = PyramidKVPress(compression_ratio=1 - 1 / ratio)
+        lines.append(f"pyramidkv {ratio} {S} {L} | " + " ".join(str(p.get_layer_budget(Layer(i), S)) for i in range(L)))
+    with open(os.path.join(FIX, "kvpress_budgets.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def make_ccm_heldout():
+    """Copies of the tiny LLaVA CCM fixture (tools/make_compress_fixtures.py) with the train_ids / val_ids
+    metadata fc-train writes: one that trained on an id of llava.json, one whose ids are all elsewhere."""
+    from safetensors.numpy import load_file, save_file
+    from safetensors import safe_open
+    src = os.path.join(ROOT, "tests", "fixtures", "compress", "ccm_llava_tiny_random.safetensors")
+    with safe_open(src, "np") as f:
+        meta = dict(f.metadata() or {})
+    tensors = load_file(src)
+    for name, train, val in (("ccm_trained_on_single1", ["train-a", "single-1"], ["val-a"]),
+                             ("ccm_validated_on_assistant3", ["train-a"], ["assistant-3"]),
+                             ("ccm_heldout", ["train-a", "train-b"], ["val-a"])):
+        m = dict(meta)
+        m["train_ids"] = json.dumps(train)
+        m["val_ids"] = json.dumps(val)
+        save_file(tensors, os.path.join(FIX, name + ".safetensors"), metadata=m)
 
 
 # corpus: (path under tests/corpus/data, content or None for a folder case, README line)
@@ -202,8 +249,11 @@ def make_corpus():
 
 def main():
     make_fixtures()
+    make_ccm_heldout()
+    make_kvpress_budgets()
     make_corpus()
-    ver = f"python {sys.version.split()[0]}, numpy {np.__version__}, Pillow {PIL.__version__}\n"
+    ver = (f"python {sys.version.split()[0]}, numpy {np.__version__}, Pillow {PIL.__version__}, "
+           f"safetensors {safetensors.__version__}\n")
     for d in (FIX, COR):
         with open(os.path.join(d, "VERSIONS"), "w") as f:
             f.write(ver)

@@ -86,9 +86,8 @@ void fc_ag_student_free(fc_ag_student *a);
 
 /* kp(l), vp(l): the prefix of layer l, (Hkv, P, D). */
 typedef struct {
-    const float *k, *v; /* (L, Hkv, P_stride, D) */
-    int P;              /* entries used per layer */
-    int P_stride;       /* entries allocated per layer (>= P) */
+    const float *k, *v; /* (L, Hkv, P, D), each layer contiguous */
+    int P;              /* entries per layer */
 } fc_ag_prefix;
 
 /* Forward of the T inputs at positions pos; logits (n_sup, V) at rows sup; hidden (L, n_sup, C) (may be

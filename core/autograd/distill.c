@@ -204,7 +204,7 @@ fc_err fc_distill_teacher_run(fc_distill *d, const fc_distill_sample *s, bool wi
     /* the T inputs over the uncompressed prefix, at their own positions S + i */
     FC_TRY(grow_scratch(d, T, n_sup, 1));
     for (int i = 0; i < T; i++) d->pos[i] = S + i;
-    fc_ag_prefix px = {.k = t->k, .v = t->v, .P = S, .P_stride = S};
+    fc_ag_prefix px = {.k = t->k, .v = t->v, .P = S};
     return fc_err_prefix(fc_ag_student_forward(&d->act, d->m, &px, t->inputs, d->pos, T, t->sup, n_sup, t->logits,
                                                with_hidden ? t->hidden : NULL), "teacher");
 }
@@ -246,7 +246,7 @@ fc_err fc_distill_step(fc_distill *d, fc_ccm_train *c, const fc_distill_teacher 
                                                d->vc + l * per_out, dropout), "ccm layer %d", l));
     int base = prule == FC_CCM_POS_ORIGINAL ? S : Cc;
     for (int i = 0; i < T; i++) d->pos[i] = base + i;
-    fc_ag_prefix px = {.k = d->kc, .v = d->vc, .P = Cc, .P_stride = Cc};
+    fc_ag_prefix px = {.k = d->kc, .v = d->vc, .P = Cc};
     bool fastcache = o.loss == FC_DISTILL_LOSS_FASTCACHE;
     FC_TRY(fc_err_prefix(fc_ag_student_forward(&d->act, d->m, &px, t->inputs, d->pos, T, t->sup, n_sup, d->logits,
                                                fastcache ? d->hid : NULL), "student"));

@@ -84,11 +84,8 @@ fc_err fc_ag_student_forward(fc_ag_student *a, fc_llm *m, const fc_ag_prefix *px
         fc_tensor q3 = v3(q, T, H, D), k3 = v3(kn, T, Hkv, D), v3n = v3(vn, T, Hkv, D);
         FC_TRY(fc_op_rope(&q3, pos, theta));
         FC_TRY(fc_op_rope(&k3, pos, theta));
-        fc_tensor kp = v3((float *)px->k + (size_t)l * Hkv * px->P_stride * D, Hkv, P, D);
-        fc_tensor vp = v3((float *)px->v + (size_t)l * Hkv * px->P_stride * D, Hkv, P, D);
-        if (px->P_stride != P) { /* a layer's prefix must be (Hkv, P, D) contiguous */
-            return fc_err_set(FC_EINVAL, "student: prefix stride %d != %d entries", px->P_stride, (int)P);
-        }
+        fc_tensor kp = v3((float *)px->k + (size_t)l * Hkv * px->P * D, Hkv, P, D);
+        fc_tensor vp = v3((float *)px->v + (size_t)l * Hkv * px->P * D, Hkv, P, D);
         fc_tensor tatt = v3(att, T, H, D), tlse = v2(lse, T, H);
         FC_TRY(fc_op_attention_prefix(&tatt, &tlse, &q3, &kp, &vp, &k3, &v3n, scale));
         fc_tensor tatt2 = v2(att, T, H * D), tmid = v2(xmid, T, C);
@@ -155,8 +152,8 @@ fc_err fc_ag_student_backward(fc_ag_student *a, fc_llm *m, const fc_ag_prefix *p
         /* attention: xmid = x + o_proj(att) */
         fc_tensor tdatt = v2(a->datt, T, H * D);
         FC_TRY(fc_op_linear_bwd(&tdatt, NULL, NULL, &tdx, NULL, &W->wo, false));
-        fc_tensor kp = v3((float *)px->k + (size_t)l * Hkv * px->P_stride * D, Hkv, P, D);
-        fc_tensor vp = v3((float *)px->v + (size_t)l * Hkv * px->P_stride * D, Hkv, P, D);
+        fc_tensor kp = v3((float *)px->k + (size_t)l * Hkv * px->P * D, Hkv, P, D);
+        fc_tensor vp = v3((float *)px->v + (size_t)l * Hkv * px->P * D, Hkv, P, D);
         fc_tensor tdkp = v3(a->dkp, Hkv, P, D), tdvp = v3(a->dvp, Hkv, P, D);
         fc_tensor tq = v3(q, T, H, D), tk = v3(kn, T, Hkv, D), tv = v3(vn, T, Hkv, D), to = v3(att, T, H, D);
         fc_tensor tdq = v3(a->dq, T, H, D), tdk = v3(a->dkn, T, Hkv, D), tdv = v3(a->dvn, T, Hkv, D);

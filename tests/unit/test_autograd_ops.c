@@ -22,6 +22,7 @@
 #include "core/io/safetensors.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_backward.h"
+#include "kernels/ops_backward.h"
 #include "tests/test.h"
 
 static uint64_t rs = 12345;
@@ -466,11 +467,57 @@ static void test_ops_against_torch(fc_test *t) {
     fc_st_close(&f);
 }
 
+/* The dispatchers of kernels/ops_backward.h: wrong shapes, missing tensors and CUDA tensors are errors that
+ * name the op, never a crash; right shapes reach the kernels. */
+static fc_tensor tv(float *p, int nd, int64_t a, int64_t b, int64_t c) {
+    int64_t sh[3] = {a, b, c};
+    return fc_tensor_view(p, FC_DTYPE_F32, FC_DEVICE_CPU, nd, sh);
+}
+static void test_backward_dispatch_errors(fc_test *t) {
+    static float buf[8][256];
+    fc_tensor dx = tv(buf[0], 2, 5, 9, 0), dy = tv(buf[1], 2, 5, 7, 0), w = tv(buf[2], 2, 7, 9, 0),
+              x = tv(buf[3], 2, 5, 9, 0), dw = tv(buf[4], 2, 7, 9, 0), bad = tv(buf[5], 2, 5, 8, 0);
+    FC_CHECK(t, fc_op_linear_bwd(&dx, &dw, NULL, &dy, &x, &w, false) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, fc_op_linear_bwd(&bad, NULL, NULL, &dy, NULL, &w, false) == FC_ESHAPE &&
+                    strstr(fc_errmsg(), "linear_bwd"), "'%s'", fc_errmsg());
+    FC_CHECK(t, fc_op_linear_bwd(&dx, &dw, NULL, &dy, NULL, &w, false) == FC_EINVAL, "dw without x");
+    FC_CHECK(t, fc_op_linear_bwd(&dx, NULL, NULL, &bad, NULL, &w, false) == FC_ESHAPE, "dy of another width");
+    fc_tensor on_cuda = dy;
+    on_cuda.device = FC_DEVICE_CUDA;
+    FC_CHECK(t, fc_op_linear_bwd(&dx, NULL, NULL, &on_cuda, NULL, &w, false) == FC_EUNSUPPORTED &&
+                    strstr(fc_errmsg(), "CPU only"), "'%s'", fc_errmsg());
+    fc_tensor nw = tv(buf[2], 1, 9, 0, 0), rx = tv(buf[0], 2, 4, 9, 0), rdy = tv(buf[1], 2, 4, 9, 0),
+              rdx = tv(buf[3], 2, 4, 9, 0), rbad = tv(buf[4], 2, 3, 9, 0);
+    FC_CHECK(t, fc_op_rmsnorm_bwd(&rdx, NULL, &rdy, &rx, &nw, 1e-5f, false) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, fc_op_rmsnorm_bwd(&rbad, NULL, &rdy, &rx, &nw, 1e-5f, false) == FC_ESHAPE, "rmsnorm_bwd shape");
+    fc_tensor odd = tv(buf[0], 3, 2, 2, 7);
+    int32_t pos[2] = {0, 1};
+    FC_CHECK(t, fc_op_rope_bwd(&odd, pos, 1e4f) == FC_ESHAPE, "rope_bwd odd D");
+    FC_CHECK(t, fc_op_silu_mul_bwd(&rdx, &rbad, &rdy, &rx, &rx) == FC_ESHAPE, "silu_mul_bwd sizes");
+    /* attention: q (T 2, H 4, D 8), prefix (Hkv 2, P 3, D 8), new (2, 2, 8); H % Hkv and shapes checked */
+    fc_tensor q = tv(buf[0], 3, 2, 4, 8), kp = tv(buf[1], 3, 2, 3, 8), vp = tv(buf[2], 3, 2, 3, 8),
+              kn = tv(buf[3], 3, 2, 2, 8), vn = tv(buf[4], 3, 2, 2, 8), out = tv(buf[5], 3, 2, 4, 8),
+              lse = tv(buf[6], 2, 2, 4, 0), kn3 = tv(buf[3], 3, 2, 3, 8), kpw = tv(buf[1], 3, 2, 3, 4);
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 256; j++) buf[i][j] = 0.01f * (float)((i * 31 + j * 7) % 13);
+    FC_CHECK(t, fc_op_attention_prefix(&out, &lse, &q, &kp, &vp, &kn, &vn, 0.3f) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, fc_op_attention_prefix(&out, &lse, &q, &kp, &vp, &kn3, &vn, 0.3f) == FC_ESHAPE, "H %% Hkv");
+    FC_CHECK(t, fc_op_attention_prefix(&out, &lse, &q, &kpw, &vp, &kn, &vn, 0.3f) == FC_ESHAPE, "prefix D");
+    FC_CHECK(t, fc_op_attention_prefix(&out, NULL, &q, &kp, &vp, &kn, &vn, 0.3f) == FC_EINVAL, "lse missing");
+    static float g[6][256];
+    fc_tensor dq = tv(g[0], 3, 2, 4, 8), dkp = tv(g[1], 3, 2, 3, 8), dvp = tv(g[2], 3, 2, 3, 8),
+              dkn = tv(g[3], 3, 2, 2, 8), dvn = tv(g[4], 3, 2, 2, 8), dout = tv(g[5], 3, 2, 4, 8);
+    FC_CHECK(t, fc_op_attention_prefix_bwd(&dq, &dkp, &dvp, &dkn, &dvn, &dout, &q, &kp, &vp, &kn, &vn, &out, &lse,
+                                           0.3f) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, fc_op_attention_prefix_bwd(&dq, &dkn, &dvp, &dkn, &dvn, &dout, &q, &kp, &vp, &kn, &vn, &out, &lse,
+                                           0.3f) == FC_ESHAPE, "dkp of the wrong size");
+}
+
 static const fc_test_case cases[] = {
     FC_CASE(test_linear_bwd),           FC_CASE(test_linear_bwd_bf16_weight), FC_CASE(test_rmsnorm_bwd),
     FC_CASE(test_rope_bwd),             FC_CASE(test_elementwise_bwd),        FC_CASE(test_attention_prefix_bwd),
     FC_CASE(test_attention_prefix_bwd_no_prefix), FC_CASE(test_loss_kl_grad), FC_CASE(test_loss_fastcache_grad),
-    FC_CASE(test_loss_hidden_grad), FC_CASE(test_loss_thread_count_invariant), FC_CASE(test_top_p_matches_sort), FC_CASE(test_ops_against_torch),
+    FC_CASE(test_loss_hidden_grad), FC_CASE(test_loss_thread_count_invariant), FC_CASE(test_top_p_matches_sort), FC_CASE(test_backward_dispatch_errors), FC_CASE(test_ops_against_torch),
 };
 
 int main(int argc, char **argv) { return fc_test_main(argc, argv, cases, FC_NCASES(cases)); }
