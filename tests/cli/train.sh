@@ -38,6 +38,11 @@ check_ok "fc-eval run loads the trained checkpoint" "$FC_BIN/fc-eval" run --mode
   --image $D/images/gqa/150352.jpg --prompt "What is in the picture?" --method "ccm:weights=$TMPD/a.safetensors" \
   --max-new-tokens 3
 
+# fc-eval quality refuses to score the checkpoint on the samples it trained on
+check_error "fc-eval quality refuses the training ids" "in its train_ids \(e.g. 't00'\)" "$FC_BIN/fc-eval" quality \
+  --model $F/llava-tiny --tokenizer "$LTOK" --data $D/conv.json --images $D/images --method none \
+  --ccm "$TMPD/a.safetensors" --limit 1 --max-new-tokens 2 --out "$TMPD/q"
+
 # ---- resume after SIGKILL repeats the uninterrupted run's losses ----
 R=("${L[@]}" --max-steps 40 --save-every 6 --val-every 15 --lr 2e-3 --batch 1 --accum 2)
 check_ok "uninterrupted run" "$FC_BIN/fc-train" "${R[@]}" --out "$TMPD/u.safetensors"
