@@ -142,17 +142,25 @@ print("wrote", os.path.join(HERE, "conv.json"))
 # head dim 8), saved as a training checkpoint .pth and converted by tools/convert_fastcache_pth.py: what
 # `fc-train --init` must accept ----
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_fastcache_pth as conv  # noqa: E402
 
 torch.manual_seed(5)
-with tempfile.TemporaryDirectory() as tmp:
-    pth = os.path.join(tmp, "tiny.pth")
+# paths relative to the repository, so the converter's "source" metadata is the same on every machine
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+cwd = os.getcwd()
+os.chdir(ROOT)
+pth = "tests/fixtures/train/fastcache_llava_tiny.pth"
+try:
     torch.save({"epoch": 3, "model_state_dict": {"compressor": conv.KVCacheLinearDecoupleCompressor(2, 8, 5, 2).state_dict()},
                 "loss": 0.5}, pth)
-    conv.main([pth, os.path.join(HERE, "fastcache_llava_tiny.safetensors")])
+    conv.main([pth, "tests/fixtures/train/fastcache_llava_tiny.safetensors"])
+    os.chmod("tests/fixtures/train/fastcache_llava_tiny.safetensors", 0o644)
+finally:
+    if os.path.exists(pth):
+        os.remove(pth)
+    os.chdir(cwd)
 with open(os.path.join(HERE, "VERSIONS"), "a") as f:
     f.write("fastcache_llava_tiny.safetensors: FastCache's KVCacheLinearDecoupleCompressor(L=2, D=8, cf=5) "
             "through tools/convert_fastcache_pth.py\n")
