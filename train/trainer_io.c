@@ -124,7 +124,9 @@ fc_err fc_trainer_load_samples(fc_trainer *t) {
     fc_err e;
     if (cfg->val_data) {
         /* a separate file is the validation set; ids must still be unique across both */
-        e = fc_train_split(ids, (size_t)n, 0, NULL, 0, (uint64_t)cfg->training.seed, cfg->data, t->is_val);
+        char both[1024];
+        snprintf(both, sizeof both, "%s and %s", cfg->data, cfg->val_data);
+        e = fc_train_split(ids, (size_t)n, 0, NULL, 0, (uint64_t)cfg->training.seed, both, t->is_val);
         for (int i = t->data.n; i < n; i++) t->is_val[i] = true;
     } else {
         e = fc_train_split(ids, (size_t)n, cfg->val_frac, (const char *const *)cfg->val_ids.items, cfg->val_ids.n,

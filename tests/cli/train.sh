@@ -90,6 +90,14 @@ check_grep "val_ids from the file" '^  val_ids: \["t00","t05"\]$' "$TMPD/meta"
 check_ok "configs/train-tiny.yaml" "$FC_BIN/fc-train" llava --config configs/train-tiny.yaml --tokenizer "$LTOK" \
   --out "$TMPD/c.safetensors" --max-steps 3 --val-every 2
 
+# a separate validation file (ids renamed), and one that shares ids with the training data
+sed 's/"id": "t/"id": "v/' $D/conv.json >"$TMPD/val.json"
+check_ok "--val-data" "$FC_BIN/fc-train" "${L[@]}" --val-data "$TMPD/val.json" --out "$TMPD/vd.safetensors" --max-steps 2
+"$FC_BIN/fc-eval" inspect "$TMPD/vd.safetensors" >"$TMPD/meta" 2>&1
+check_grep "--val-data samples are the validation ids" '^  val_ids: \["v00",' "$TMPD/meta"
+check_error "--val-data sharing ids with --data" "and $D/conv.json: sample id 't00' appears more than once" \
+  "$FC_BIN/fc-train" "${L[@]}" --val-data $D/conv.json --out "$TMPD/x.safetensors"
+
 # ---- the other family, the teacher's own targets, the fastcache loss ----
 check_ok "train minicpmv-tiny" "$FC_BIN/fc-train" minicpm --model $F/minicpmv-tiny --data $D/conv.json --images $D/images \
   --out "$TMPD/m.safetensors" --max-steps 6 --threads 1
