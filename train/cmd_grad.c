@@ -23,14 +23,35 @@ typedef struct {
     long threads;
 } grad_opts;
 
+/* The options, for --help and --list-options (the parser below holds where each value goes). */
+static const struct {
+    const char *name, *arg, *help;
+} grad_options[] = {
+    {"--model", "DIR", "LLaVA-1.5 or MiniCPM-V-2.6 Hugging Face folder"},
+    {"--tokenizer", "DIR", "tokenizer folder (default: the model folder)"},
+    {"--ccm", "CKPT", "the compressor (a CCM checkpoint: fc-train's, or converted from FastCache)"},
+    {"--data", "FILE", "LLaVA conversation JSON"},
+    {"--images", "DIR", "image paths of FILE are relative to DIR"},
+    {"--ids", "ID[,ID...]", "the samples of the step"},
+    {"--out", "F.safetensors", "where the gradients and the loss go"},
+    {"--loss", "NAME", "kl (default) or fastcache"},
+    {"--tau", "T", "KL temperature (default 1)"},
+    {"--position-rule", "RULE", "original or compressed (default: the checkpoint's)"},
+    {"--threads", "N", "CPU threads (0 = all cores)"},
+};
+
 static void grad_usage(FILE *f) {
     fprintf(f,
             "usage: fc-train grad --model DIR --ccm CKPT --data FILE.json --images DIR --ids ID[,ID...] --out F.safetensors\n"
-            "                     [--tokenizer DIR] [--loss kl|fastcache] [--tau T] [--position-rule original|compressed]\n"
-            "                     [--threads N]\n"
+            "                     [options]\n"
             "One distillation step of the compressor CKPT on the samples ID... of FILE (dropout off): writes the\n"
             "gradient of every compressor weight (same names as the checkpoint) and the loss to F.safetensors and\n"
-            "prints the loss, KL and top-1 agreement.\n");
+            "prints the loss, KL and top-1 agreement.\n\noptions:\n");
+    for (size_t k = 0; k < sizeof grad_options / sizeof *grad_options; k++) {
+        char head[48];
+        snprintf(head, sizeof head, "%s %s", grad_options[k].name, grad_options[k].arg);
+        fprintf(f, "  %-26s %s\n", head, grad_options[k].help);
+    }
 }
 
 static fc_err parse(int argc, char **argv, grad_opts *o) {
@@ -43,19 +64,23 @@ static fc_err parse(int argc, char **argv, grad_opts *o) {
                 {"--images", &o->images}, {"--ids", &o->ids}, {"--out", &o->out}, {"--loss", &o->loss},
                 {"--position-rule", &o->position_rule}, {"--tau", NULL}, {"--threads", NULL}};
     bool seen[sizeof rows / sizeof rows[0]] = {0};
+    const char *tau = NULL, *threads = NULL;
     for (int i = 1; i < argc; i++) {
         size_t r = 0;
         while (r < sizeof rows / sizeof rows[0] && strcmp(argv[i], rows[r].name)) r++;
         if (r == sizeof rows / sizeof rows[0])
-            return fc_err_set(FC_EINVAL, "unknown option '%s' (see fc-train grad --help)", argv[i]);
-        if (i + 1 >= argc) return fc_err_set(FC_EINVAL, "%s needs a value", argv[i]);
+            return fc_err_set(FC_EINVAL, "grad: unknown option '%s' (see fc-train grad --help)", argv[i]);
+        if (i + 1 >= argc) return fc_err_set(FC_EINVAL, "option %s needs a value", argv[i]);
         if (seen[r]) return fc_err_set(FC_EINVAL, "option %s given twice", argv[i]);
         seen[r] = true;
         const char *v = argv[++i];
         if (rows[r].dst) *rows[r].dst = v;
-        else if (!strcmp(rows[r].name, "--tau")) FC_TRY(fc_cli_parse_double("--tau", v, 0.01, 100, &o->tau));
-        else FC_TRY(fc_cli_parse_long("--threads", v, 0, 4096, &o->threads));
+        else if (!strcmp(rows[r].name, "--tau")) tau = v;
+        else threads = v;
     }
+    /* values are converted once the whole line is read, so a repeated option is reported as such */
+    if (tau) FC_TRY(fc_cli_parse_double("--tau", tau, 0.01, 100, &o->tau));
+    if (threads) FC_TRY(fc_cli_parse_long("--threads", threads, 0, 4096, &o->threads));
     const char *need[][2] = {{o->model, "--model"}, {o->ccm, "--ccm"}, {o->data, "--data"}, {o->ids, "--ids"},
                              {o->out, "--out"}};
     for (size_t k = 0; k < sizeof need / sizeof *need; k++)
@@ -112,9 +137,15 @@ static fc_err write_grads(const fc_ccm_train *c, const grad_opts *o, double loss
 }
 
 int fc_train_cmd_grad(int argc, char **argv) {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        grad_usage(stdout);
-        return 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            grad_usage(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--list-options")) {
+            for (size_t k = 0; k < sizeof grad_options / sizeof *grad_options; k++) printf("%s value once\n", grad_options[k].name);
+            return 0;
+        }
     }
     grad_opts o;
     fc_err e = parse(argc, argv, &o);

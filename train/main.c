@@ -15,9 +15,9 @@ static void usage(FILE *f) {
             "Trains FastCache's learned KV compressors (per-layer window MLPs) by distillation: the frozen model\n"
             "with the full KV cache is the teacher, the same model reading the compressed cache is the student,\n"
             "the loss is KL(teacher || student) over the answer tokens; the gradient reaches every compressor weight.\n\n"
-            "models:\n"
-            "  llava      LLaVA-1.5 (separate image/text K/V compressors per layer)\n"
-            "  minicpm    MiniCPM-V-2.6 (K/V compressors per layer over the whole prefix by default)\n"
+            "commands:\n"
+            "  llava      train LLaVA-1.5's compressors (separate image/text K/V compressors per layer)\n"
+            "  minicpm    train MiniCPM-V-2.6's (K/V compressors per layer over the whole prefix by default)\n"
             "  grad       one step's loss and compressor gradients to safetensors (fc-train grad --help)\n\n"
             "outputs: X.safetensors (best by validation KL), X.last.safetensors + X.last.state.safetensors (for\n"
             "--resume), X.steps.csv and X.val.csv; a summary on stdout.\n\n"
@@ -40,11 +40,16 @@ int main(int argc, char **argv) {
         fc_cli_error("unknown model '%s' (expected llava, minicpm or grad; see fc-train --help)", argv[1]);
         return 2;
     }
-    for (int i = 2; i < argc; i++)
+    for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
         }
+        if (!strcmp(argv[i], "--list-options")) { /* hidden: the option table, one line an option */
+            fc_train_options_list(stdout);
+            return 0;
+        }
+    }
     fc_train_config cfg;
     fc_err e = fc_train_options_parse(argc, argv, 2, &cfg);
     if (e) return fc_cli_fail(e);

@@ -78,22 +78,23 @@ static const fc_yaml_field *relaxed_schema(void) {
 
 fc_err fc_train_options_parse(int argc, char **argv, int first, fc_train_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
-    const char *config = NULL;
+    const char *config = NULL, *cmd = first > 0 ? argv[first - 1] : "fc-train";
     for (int i = first; i < argc; i++) {
         if (!strcmp(argv[i], "--config")) {
-            if (i + 1 >= argc) return fc_err_set(FC_EINVAL, "--config needs a value");
+            if (i + 1 >= argc) return fc_err_set(FC_EINVAL, "option --config needs a value (FILE.yaml)");
             if (config) return fc_err_set(FC_EINVAL, "option --config given twice");
             config = argv[++i];
         } else if (find_opt(argv[i])) {
-            if (i + 1 >= argc) return fc_err_set(FC_EINVAL, "%s needs a value", argv[i]);
+            if (i + 1 >= argc) return fc_err_set(FC_EINVAL, "option %s needs a value", argv[i]);
             /* nothing on the command line is silently last-wins */
             for (int j = first; j < i; j++)
                 if (!strcmp(argv[j], argv[i])) return fc_err_set(FC_EINVAL, "option %s given twice", argv[i]);
             i++;
         } else if (!strncmp(argv[i], "--", 2)) {
-            return fc_err_set(FC_EINVAL, "unknown option '%s' (see fc-train --help)", argv[i]);
+            return fc_err_set(FC_EINVAL, "%s: unknown option '%s' (see fc-train %s --help)", cmd, argv[i], cmd);
         } else {
-            return fc_err_set(FC_EINVAL, "unexpected argument '%s' (see fc-train --help)", argv[i]);
+            return fc_err_set(FC_EINVAL, "%s: unexpected argument '%s' (options start with --; see fc-train %s --help)",
+                              cmd, argv[i], cmd);
         }
     }
     const fc_yaml_field *schema = relaxed_schema();
@@ -128,6 +129,11 @@ fc_err fc_train_options_parse(int argc, char **argv, int first, fc_train_config 
         e = fc_err_set(FC_EINVAL, "no output: give --out FILE.safetensors (or output: in --config)");
     if (e) fc_train_config_free(cfg);
     return e;
+}
+
+void fc_train_options_list(FILE *f) {
+    fprintf(f, "--config value once\n");
+    for (const fc_train_option *o = fc_train_options; o->opt; o++) fprintf(f, "%s value once\n", o->opt);
 }
 
 void fc_train_options_help(FILE *f) {

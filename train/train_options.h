@@ -18,11 +18,17 @@ typedef struct {
 
 extern const fc_train_option fc_train_options[]; /* ended by {NULL, NULL} */
 
-/* Fills *cfg from argv[first..argc) as above. Unknown options and stray arguments are errors naming them.
+/* Fills *cfg from argv[first..argc) as above (argv[first - 1] is the command, named in messages). Unknown
+ * options, stray arguments, an option without its value or given twice are errors naming them, in the
+ * words of core/base/cli.h ("llava: unknown option '--frob'", "option --lr given twice").
  * After the merge: model, data and output must be set (from either source), and ratio and window agree
  * (setting one of them alone on the command line sets the other). On failure *cfg holds nothing to free;
  * on success release with fc_train_config_free. */
 fc_err fc_train_options_parse(int argc, char **argv, int first, fc_train_config *cfg);
+
+/* The hidden --list-options of core/base/cli.h's option tables: "--lr value once", one line an option
+ * (tests/cli/options.sh walks every option of every command with it). */
+void fc_train_options_list(FILE *f);
 
 /* One line per option: "  --lr X   AdamW learning rate (training.lr, default 5e-4)". */
 void fc_train_options_help(FILE *f);
