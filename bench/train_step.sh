@@ -17,14 +17,9 @@ THREADS=${THREADS:-$(nproc)} T=${T:-64} REPS=${REPS:-3} MODELS=${MODELS:-tiny vi
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS SHARED
 [ -f "$BUILD/libfastcache.a" ] || { echo "train_step: $BUILD/libfastcache.a missing (run make first)"; exit 1; }
 mkdir -p "$BUILD/bench"
-cuda=()
-if ar t "$BUILD/libfastcache.a" | grep -q '^backend.o$'; then
-  CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
-  cuda=(-L"$CUDA_HOME/lib64" -Wl,-rpath,"$CUDA_HOME/lib64" -lcudart -lcublas -lcublasLt -lstdc++)
-fi
 exe=$BUILD/bench/train_step
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -I. -O2 -march=native -fopenmp -o "$exe" bench/train_step.c "$BUILD/libfastcache.a" \
-  -lopenblas -lcjson -lyaml -lpcre2-8 -ljpeg -lpng -lm -lpthread "${cuda[@]}"
+  -lopenblas -lcjson -lyaml -lpcre2-8 -ljpeg -lpng -lm -lpthread  # the CUDA backend is dlopen'd: nothing to link
 case " $MODELS " in *" vicuna "*|*" qwen2 "*) "$PYTHON" tools/make_realwidth_models.py "$BUILD/realwidth" ;; esac
 val() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 for name in $MODELS; do

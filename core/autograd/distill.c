@@ -161,7 +161,7 @@ static fc_err teacher_prefix(fc_distill *d, const fc_distill_sample *s, fc_disti
         FC_TRY(fc_kv_pool_create(&d->pool, &p));
         d->pool_tokens = (nb - 1) * bs;
     }
-    fc_kv_handle seq;
+    fc_kv_handle seq = FC_KV_NONE;
     FC_TRY(fc_kv_seq_create(d->pool, &seq));
     fc_llm_seq_input in = {.seq = seq, .ids = s->prompt_ids, .n = S, .embeds = s->embeds,
                            .embeds_start = s->embeds_start, .n_embeds = s->embeds ? s->n_embeds : 0};

@@ -157,7 +157,8 @@ fc_err fc_kv_pool_create(fc_kv_pool **out, const fc_kv_pool_params *p) {
     if (p->dtype != FC_DTYPE_F32 && p->dtype != FC_DTYPE_F16 && p->dtype != FC_DTYPE_BF16)
         return fc_err_set(FC_EUNSUPPORTED, "kv pool: storage dtype %s (want f32, f16 or bf16)", fc_dtype_name(p->dtype));
     if (p->device != FC_DEVICE_CPU && fc_cuda_device_count() == 0)
-        return fc_err_set(FC_EUNSUPPORTED, "kv pool: device %s is not available", fc_device_name(p->device));
+        return fc_err_set(FC_EUNSUPPORTED, "kv pool: device %s is not available: %s", fc_device_name(p->device),
+                          fc_cuda_describe());
     size_t row, block_bytes, total, tables;
     if ((int64_t)p->n_blocks * p->n_layers > INT32_MAX ||
         !fc_mul_size((size_t)p->n_kv_heads, (size_t)p->head_dim, &row) ||

@@ -181,7 +181,7 @@ static void test_teacher_matches_engine_forward(fc_test *t) {
     fc_kv_pool_params pp = fc_llm_kv_params(x.m, 16, (N + 15) / 16 + 1, 1);
     logits = malloc(sizeof(float) * (size_t)N * V);
     ids = malloc(sizeof(int32_t) * N);
-    fc_kv_handle seq;
+    fc_kv_handle seq = FC_KV_NONE;
     FC_CHECK(t, logits && ids && fc_kv_pool_create(&pool, &pp) == FC_OK && fc_kv_seq_create(pool, &seq) == FC_OK,
              "setup");
     memcpy(ids, x.s.prompt_ids, sizeof(int32_t) * (S + 1));
