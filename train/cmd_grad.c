@@ -23,64 +23,29 @@ typedef struct {
     long threads;
 } grad_opts;
 
-/* The options, for --help and --list-options (the parser below holds where each value goes). */
-static const struct {
-    const char *name, *arg, *help;
-} grad_options[] = {
-    {"--model", "DIR", "LLaVA-1.5 or MiniCPM-V-2.6 Hugging Face folder"},
-    {"--tokenizer", "DIR", "tokenizer folder (default: the model folder)"},
-    {"--ccm", "CKPT", "the compressor (a CCM checkpoint: fc-train's, or converted from FastCache)"},
-    {"--data", "FILE", "LLaVA conversation JSON"},
-    {"--images", "DIR", "image paths of FILE are relative to DIR"},
-    {"--ids", "ID[,ID...]", "the samples of the step"},
-    {"--out", "F.safetensors", "where the gradients and the loss go"},
-    {"--loss", "NAME", "kl (default) or fastcache"},
-    {"--tau", "T", "KL temperature (default 1)"},
-    {"--position-rule", "RULE", "original or compressed (default: the checkpoint's)"},
-    {"--threads", "N", "CPU threads (0 = all cores)"},
-};
+static const fc_cli_option grad_table[] = {
+    {"--model", "DIR", 1, "LLaVA-1.5 or MiniCPM-V-2.6 Hugging Face folder"},
+    {"--tokenizer", "DIR", 1, "tokenizer folder (default: the model folder)"},
+    {"--ccm", "CKPT", 1, "the compressor (a CCM checkpoint: fc-train's, or converted from FastCache)"},
+    {"--data", "FILE", 1, "LLaVA conversation JSON"},
+    {"--images", "DIR", 1, "image paths of FILE are relative to DIR"},
+    {"--ids", "ID[,ID...]", 1, "the samples of the step"},
+    {"--out", "F.safetensors", 1, "where the gradients and the loss go"},
+    {"--loss", "NAME", 1, "kl (default) or fastcache"},
+    {"--tau", "T", 1, "KL temperature (default 1)"},
+    {"--position-rule", "RULE", 1, "original or compressed (default: the checkpoint's)"},
+    {"--threads", "N", 1, "CPU threads (0 = all cores)"},
+    {0}};
 
-static void grad_usage(FILE *f) {
-    fprintf(f,
-            "usage: fc-train grad --model DIR --ccm CKPT --data FILE.json --images DIR --ids ID[,ID...] --out F.safetensors\n"
-            "                     [options]\n"
-            "One distillation step of the compressor CKPT on the samples ID... of FILE (dropout off): writes the\n"
-            "gradient of every compressor weight (same names as the checkpoint) and the loss to F.safetensors and\n"
-            "prints the loss, KL and top-1 agreement.\n\noptions:\n");
-    for (size_t k = 0; k < sizeof grad_options / sizeof *grad_options; k++) {
-        char head[48];
-        snprintf(head, sizeof head, "%s %s", grad_options[k].name, grad_options[k].arg);
-        fprintf(f, "  %-26s %s\n", head, grad_options[k].help);
-    }
-}
-
-static fc_err parse(int argc, char **argv, grad_opts *o) {
+static fc_err parse(const fc_cli_args *a, grad_opts *o) {
     *o = (grad_opts){.loss = "kl", .tau = 1.0};
-    /* one row per option: where its value goes (strings) or how it is converted */
-    const struct {
-        const char *name;
-        const char **dst;
-    } rows[] = {{"--model", &o->model}, {"--tokenizer", &o->tokenizer}, {"--ccm", &o->ccm}, {"--data", &o->data},
-                {"--images", &o->images}, {"--ids", &o->ids}, {"--out", &o->out}, {"--loss", &o->loss},
-                {"--position-rule", &o->position_rule}, {"--tau", NULL}, {"--threads", NULL}};
-    bool seen[sizeof rows / sizeof rows[0]] = {0};
-    const char *tau = NULL, *threads = NULL;
-    for (int i = 1; i < argc; i++) {
-        size_t r = 0;
-        while (r < sizeof rows / sizeof rows[0] && strcmp(argv[i], rows[r].name)) r++;
-        if (r == sizeof rows / sizeof rows[0])
-            return fc_err_set(FC_EINVAL, "grad: unknown option '%s' (see fc-train grad --help)", argv[i]);
-        if (i + 1 >= argc) return fc_err_set(FC_EINVAL, "option %s needs a value", argv[i]);
-        if (seen[r]) return fc_err_set(FC_EINVAL, "option %s given twice", argv[i]);
-        seen[r] = true;
-        const char *v = argv[++i];
-        if (rows[r].dst) *rows[r].dst = v;
-        else if (!strcmp(rows[r].name, "--tau")) tau = v;
-        else threads = v;
-    }
-    /* values are converted once the whole line is read, so a repeated option is reported as such */
-    if (tau) FC_TRY(fc_cli_parse_double("--tau", tau, 0.01, 100, &o->tau));
-    if (threads) FC_TRY(fc_cli_parse_long("--threads", threads, 0, 4096, &o->threads));
+    o->model = fc_cli_value(a, "--model"), o->tokenizer = fc_cli_value(a, "--tokenizer");
+    o->ccm = fc_cli_value(a, "--ccm"), o->data = fc_cli_value(a, "--data"), o->images = fc_cli_value(a, "--images");
+    o->ids = fc_cli_value(a, "--ids"), o->out = fc_cli_value(a, "--out");
+    o->position_rule = fc_cli_value(a, "--position-rule");
+    if (fc_cli_value(a, "--loss")) o->loss = fc_cli_value(a, "--loss");
+    FC_TRY(fc_cli_double(a, "--tau", 0.01, 100, &o->tau));
+    FC_TRY(fc_cli_long(a, "--threads", 0, 4096, &o->threads));
     const char *need[][2] = {{o->model, "--model"}, {o->ccm, "--ccm"}, {o->data, "--data"}, {o->ids, "--ids"},
                              {o->out, "--out"}};
     for (size_t k = 0; k < sizeof need / sizeof *need; k++)
@@ -136,19 +101,9 @@ static fc_err write_grads(const fc_ccm_train *c, const grad_opts *o, double loss
     return e;
 }
 
-int fc_train_cmd_grad(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            grad_usage(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--list-options")) {
-            for (size_t k = 0; k < sizeof grad_options / sizeof *grad_options; k++) printf("%s value once\n", grad_options[k].name);
-            return 0;
-        }
-    }
+static int run(const fc_cli_args *a) {
     grad_opts o;
-    fc_err e = parse(argc, argv, &o);
+    fc_err e = parse(a, &o);
     if (e) return fc_cli_fail(e);
     fc_distill_opts dopt = fc_distill_default_opts();
     dopt.tau = (float)o.tau;
@@ -216,3 +171,11 @@ int fc_train_cmd_grad(int argc, char **argv) {
     fc_dataset_free(&data);
     return e ? fc_cli_fail(e) : 0;
 }
+
+const fc_cli_command fc_train_cmd_grad = {
+    "grad", run, "one step's loss and the gradient of every compressor weight, to safetensors",
+    "--model DIR --ccm CKPT --data FILE.json --images DIR --ids ID[,ID...] --out F.safetensors [options]",
+    "One distillation step of the compressor CKPT on the samples ID... of FILE (dropout off): writes the\n"
+    "gradient of every compressor weight (same names as the checkpoint) and the loss to F.safetensors and\n"
+    "prints the loss, KL and top-1 agreement.",
+    grad_table, 0, NULL};

@@ -2,7 +2,9 @@
 #ifndef FC_TRAIN_COMMANDS_H
 #define FC_TRAIN_COMMANDS_H
 
-/* fc-train grad: one step's loss and CCM gradients to safetensors (train/cmd_grad.c). argv[0] is "grad". */
-int fc_train_cmd_grad(int argc, char **argv);
+#include "core/base/cli.h"
+
+/* fc-train grad: one step's loss and CCM gradients to safetensors (train/cmd_grad.c). */
+extern const fc_cli_command fc_train_cmd_grad;
 
 #endif

@@ -1,59 +1,61 @@
-/* main.c: fc-train, the distillation trainer of the learned KV compressors (CCM). */
+/* main.c: fc-train, the distillation trainer of the learned KV compressors (CCM). One subcommand per model
+ * family (their option table is made from the YAML schema: every key is an option) and `grad`, all parsed by
+ * core/base/cli.h. */
 #include <stdio.h>
-#include <string.h>
 
 #include "core/base/cli.h"
 #include "train/commands.h"
 #include "train/train_options.h"
 #include "train/trainer.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: fc-train <llava|minicpm> --model DIR --data FILE.json --images DIR --out X.safetensors\n"
-            "                [--config run.yaml] [options]\n"
-            "       fc-train grad --model DIR --ccm CKPT --data FILE.json --images DIR --ids ID[,ID...] --out F.safetensors\n"
-            "Trains FastCache's learned KV compressors (per-layer window MLPs) by distillation: the frozen model\n"
-            "with the full KV cache is the teacher, the same model reading the compressed cache is the student,\n"
-            "the loss is KL(teacher || student) over the answer tokens; the gradient reaches every compressor weight.\n\n"
-            "commands:\n"
-            "  llava      train LLaVA-1.5's compressors (separate image/text K/V compressors per layer)\n"
-            "  minicpm    train MiniCPM-V-2.6's (K/V compressors per layer over the whole prefix by default)\n"
-            "  grad       one step's loss and compressor gradients to safetensors (fc-train grad --help)\n\n"
-            "outputs: X.safetensors (best by validation KL), X.last.safetensors + X.last.state.safetensors (for\n"
-            "--resume), X.steps.csv and X.val.csv; a summary on stdout.\n\n"
-            "options (each is also a key of the YAML run config, given in parentheses; the command line wins):\n");
-    fc_train_options_help(f);
-}
+static fc_cli_option table[FC_TRAIN_OPTIONS_MAX + 2];
+static char table_help[FC_TRAIN_OPTIONS_MAX][256];
 
-int main(int argc, char **argv) {
-    fc_cli_prog = "fc-train";
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
+/* The parsed options back into "--opt value" pairs for the one merge of command line over YAML
+ * (fc_train_options_parse, which the unit tests drive directly). */
+static int run_family(const fc_cli_args *a, const char *family) {
+    const char *argv[2 * (FC_TRAIN_OPTIONS_MAX + 1) + 2];
+    int n = 0;
+    argv[n++] = family;
+    for (int r = 0; table[r].name; r++) {
+        const char *v = fc_cli_value(a, table[r].name);
+        if (v) argv[n++] = table[r].name, argv[n++] = v;
     }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(argv[1], "grad")) return fc_train_cmd_grad(argc - 1, argv + 1);
-    if (strcmp(argv[1], "llava") && strcmp(argv[1], "minicpm")) {
-        fc_cli_error("unknown model '%s' (expected llava, minicpm or grad; see fc-train --help)", argv[1]);
-        return 2;
-    }
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--list-options")) { /* hidden: the option table, one line an option */
-            fc_train_options_list(stdout);
-            return 0;
-        }
-    }
+    argv[n] = NULL;
     fc_train_config cfg;
-    fc_err e = fc_train_options_parse(argc, argv, 2, &cfg);
+    fc_err e = fc_train_options_parse(n, (char **)argv, 1, &cfg);
     if (e) return fc_cli_fail(e);
-    e = fc_trainer_run(&cfg, argv[1]);
+    e = fc_trainer_run(&cfg, family);
     fc_train_config_free(&cfg);
     return e ? fc_cli_fail(e) : 0;
+}
+
+static int run_llava(const fc_cli_args *a) { return run_family(a, "llava"); }
+static int run_minicpm(const fc_cli_args *a) { return run_family(a, "minicpm"); }
+
+#define USAGE "--model DIR --data FILE.json --images DIR --out X.safetensors [--config run.yaml] [options]"
+#define NOTES                                                                                                  \
+    "Every option is also a key of the YAML run config (in parentheses); the command line wins over --config.\n" \
+    "Outputs: X.safetensors (the best compressor by validation KL), X.last.safetensors and\n"                    \
+    "X.last.state.safetensors (for --resume), X.steps.csv and X.val.csv; a summary on stdout.\n"
+static const fc_cli_command llava = {
+    "llava", run_llava, "train LLaVA-1.5's compressors (image and text K/V window MLPs per layer)", USAGE,
+    "Trains LLaVA-1.5's per-layer K/V window compressors by distillation (KL to the full-cache model).", table, 0,
+    NOTES};
+static const fc_cli_command minicpm = {
+    "minicpm", run_minicpm, "train MiniCPM-V-2.6's compressors (K/V window MLPs per layer, whole prefix by default)",
+    USAGE, "Trains MiniCPM-V-2.6's per-layer K/V window compressors by distillation (KL to the full-cache model).",
+    table, 0, NOTES};
+
+static const fc_cli_command *const commands[] = {&llava, &minicpm, &fc_train_cmd_grad};
+
+int main(int argc, char **argv) {
+    fc_train_options_table(table, table_help);
+    return fc_cli_main("fc-train",
+                       "Trains FastCache's learned KV compressors (per-layer window MLPs) by distillation: the frozen\n"
+                       "model with the full KV cache is the teacher, the same model reading the compressed cache is\n"
+                       "the student, the loss is KL(teacher || student) over the answer tokens, and the gradient\n"
+                       "reaches every compressor weight. Usually:\n"
+                       "  fc-train <llava|minicpm> --model DIR --data FILE.json --images DIR --out X.safetensors\n",
+                       commands, (int)(sizeof commands / sizeof commands[0]), argc, argv);
 }

@@ -131,26 +131,22 @@ fc_err fc_train_options_parse(int argc, char **argv, int first, fc_train_config 
     return e;
 }
 
-void fc_train_options_list(FILE *f) {
-    fprintf(f, "--config value once\n");
-    for (const fc_train_option *o = fc_train_options; o->opt; o++) fprintf(f, "%s value once\n", o->opt);
-}
-
-void fc_train_options_help(FILE *f) {
-    fprintf(f, "  %-22s a run config (kind: train); the options below override its keys\n", "--config FILE.yaml");
-    for (const fc_train_option *o = fc_train_options; o->opt; o++) {
+void fc_train_options_table(fc_cli_option *rows, char (*help)[256]) {
+    int n = 0;
+    rows[n++] = (fc_cli_option){"--config", "FILE.yaml", 1, "a run config (kind: train); the options below override its keys"};
+    for (const fc_train_option *o = fc_train_options; o->opt && n <= FC_TRAIN_OPTIONS_MAX; o++) {
         const fc_yaml_field *row = fc_yaml_find(fc_train_config_schema, o->key, NULL);
-        if (!row) continue;
-        char head[48];
-        snprintf(head, sizeof head, "%s %s", o->opt,
-                 row->type == FC_YAML_STRINGS ? "A,B,..." : row->type == FC_YAML_ENUM ? "NAME" :
-                 row->type == FC_YAML_STRING ? "PATH" : "N");
-        fprintf(f, "  %-22s %s (%s", head, row->help ? row->help : "", o->key);
-        if (row->def) fprintf(f, ", default %s", row->def);
-        if (row->type == FC_YAML_ENUM) {
-            fprintf(f, "; one of");
-            for (int k = 0; row->names[k]; k++) fprintf(f, " %s", row->names[k]);
+        char *h = help[n - 1];
+        size_t k = (size_t)snprintf(h, 256, "%s (%s", row && row->help ? row->help : "", o->key);
+        if (row && row->def && k < 256) k += (size_t)snprintf(h + k, 256 - k, ", default %s", row->def);
+        if (row && row->type == FC_YAML_ENUM && k < 256) {
+            k += (size_t)snprintf(h + k, 256 - k, "; one of");
+            for (int j = 0; row->names[j] && k < 256; j++) k += (size_t)snprintf(h + k, 256 - k, " %s", row->names[j]);
         }
-        fprintf(f, ")\n");
+        if (k < 256) snprintf(h + k, 256 - k, ")");
+        const char *arg = !row ? "X" : row->type == FC_YAML_STRINGS ? "A,B,..." : row->type == FC_YAML_ENUM ? "NAME"
+                          : row->type == FC_YAML_STRING ? "PATH" : "N";
+        rows[n++] = (fc_cli_option){o->opt, arg, 1, h};
     }
+    rows[n] = (fc_cli_option){0};
 }

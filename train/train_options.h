@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "core/base/cli.h"
 #include "train/train_config.h"
 
 typedef struct {
@@ -26,11 +27,10 @@ extern const fc_train_option fc_train_options[]; /* ended by {NULL, NULL} */
  * on success release with fc_train_config_free. */
 fc_err fc_train_options_parse(int argc, char **argv, int first, fc_train_config *cfg);
 
-/* The hidden --list-options of core/base/cli.h's option tables: "--lr value once", one line an option
- * (tests/cli/options.sh walks every option of every command with it). */
-void fc_train_options_list(FILE *f);
-
-/* One line per option: "  --lr X   AdamW learning rate (training.lr, default 5e-4)". */
-void fc_train_options_help(FILE *f);
+/* The command's option table for core/base/cli.h: --config, then one row per fc_train_options entry with
+ * the schema's help ("AdamW learning rate (training.lr, default 5e-4)"). rows needs FC_TRAIN_OPTIONS_MAX + 2
+ * entries, help FC_TRAIN_OPTIONS_MAX strings of 256 bytes (they back the rows' help). Ends with {0}. */
+#define FC_TRAIN_OPTIONS_MAX 64
+void fc_train_options_table(fc_cli_option *rows, char (*help)[256]);
 
 #endif
