@@ -43,12 +43,15 @@ else
 endif
 
 # ---- sources ----
-# run-config schemas (train/*_config.c, eval/*_config.c) go into the library: both CLIs and the tests use them
-CONFIG_C := $(sort $(wildcard train/*_config.c eval/*_config.c))
+# run-config schemas (train/*_config.c, eval/*_config.c) go into the library: both CLIs and the tests use them;
+# so does the rest of train/ (optimizer, schedules, run state, the trainer) except its entry points
+# (train/main.c, train/cmd_*.c), so unit tests can reach it
+TRAIN_MAIN_C := $(sort $(wildcard train/main.c train/cmd_*.c))
+CONFIG_C := $(sort $(wildcard eval/*_config.c) $(filter-out $(TRAIN_MAIN_C),$(wildcard train/*.c)))
 LIB_C   := $(sort $(shell find core kernels data -name '*.c' 2>/dev/null) $(CONFIG_C))
 LIB_CU  := $(sort $(wildcard kernels/cuda/*.cu))
 EVAL_C  := $(filter-out $(CONFIG_C),$(sort $(wildcard eval/*.c)))
-TRAIN_C := $(filter-out $(CONFIG_C),$(sort $(wildcard train/*.c)))
+TRAIN_C := $(TRAIN_MAIN_C)
 TEST_C  := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_C  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 

@@ -29,6 +29,7 @@ generators=(
   make_resize_order_fixtures.py
   make_tokenizer_fixtures.py
   make_capture_fixtures.py
+  make_train_fixtures.py
   make_data_fixtures.py
 )
 for g in "${generators[@]}"; do

@@ -1,6 +1,7 @@
 /* progress.c: live bar on a terminal, periodic plain lines elsewhere. */
 #include "core/base/progress.h"
 
+#include <stdarg.h>
 #include <unistd.h>
 
 #include "core/base/timer.h"
@@ -13,6 +14,14 @@ void fc_progress_begin(fc_progress *p, const char *label, long total) {
     p->out = stderr;
     p->tty = isatty(fileno(stderr));
     p->interval = p->tty ? 0.1 : 10.0;
+    p->note[0] = '\0';
+}
+
+void fc_progress_note(fc_progress *p, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->note, sizeof p->note, fmt, ap);
+    va_end(ap);
 }
 
 static void progress_print(fc_progress *p, bool final) {
@@ -23,11 +32,11 @@ static void progress_print(fc_progress *p, bool final) {
         int fill = p->total > 0 ? (int)(30.0 * (double)p->done / (double)p->total) : 0;
         for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
         double eta = (p->total > 0 && rate > 0) ? (double)(p->total - p->done) / rate : 0.0;
-        fprintf(p->out, "\r%s [%s] %ld/%ld %.1f/s eta %.0fs\x1b[K%s", p->label, bar, p->done, p->total,
-                rate, eta, final ? "\n" : "");
+        fprintf(p->out, "\r%s [%s] %ld/%ld %.1f/s eta %.0fs%s%s\x1b[K%s", p->label, bar, p->done, p->total,
+                rate, eta, p->note[0] ? " " : "", p->note, final ? "\n" : "");
     } else {
-        fprintf(p->out, "%s: %ld/%ld (%.1f/s, %.1fs)%s\n", p->label, p->done, p->total, rate, el,
-                final ? " done" : "");
+        fprintf(p->out, "%s: %ld/%ld (%.1f/s, %.1fs)%s%s%s\n", p->label, p->done, p->total, rate, el,
+                p->note[0] ? " " : "", p->note, final ? " done" : "");
     }
     fflush(p->out);
 }

@@ -18,6 +18,7 @@ typedef struct {
     double interval;   /* seconds between plain lines (non-terminal) */
     bool tty;
     FILE *out;
+    char note[160];    /* shown after the counts (fc_progress_note); "" when none */
 } fc_progress;
 
 void fc_progress_begin(fc_progress *p, const char *label, long total);
@@ -25,5 +26,7 @@ void fc_progress_begin(fc_progress *p, const char *label, long total);
 void fc_progress_add(fc_progress *p, long n);
 /* Final line (always printed). */
 void fc_progress_end(fc_progress *p);
+/* Sets the text shown after the counts from the next print on (e.g. "loss 0.31 kl 0.30 top1 0.91"). */
+void fc_progress_note(fc_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -555,3 +555,78 @@ fc_err fc_yaml_peek_scalar(const char *path, const char *key, char **out, size_t
     yaml_document_delete(&doc);
     return e;
 }
+
+/* ---- one key from outside a file (command-line overrides) ---- */
+
+const fc_yaml_field *fc_yaml_find(const fc_yaml_field *schema, const char *key_path, size_t *offset) {
+    size_t off = 0;
+    const char *p = key_path;
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        const fc_yaml_field *hit = NULL;
+        for (const fc_yaml_field *f = schema; f->key; f++)
+            if (strlen(f->key) == n && !memcmp(f->key, p, n)) hit = f;
+        if (!hit) return NULL;
+        off += hit->offset;
+        if (!dot) {
+            if (offset) *offset = off;
+            return hit;
+        }
+        if (hit->type != FC_YAML_SECTION) return NULL;
+        schema = hit->fields;
+        p = dot + 1;
+    }
+}
+
+fc_err fc_yaml_set(const fc_yaml_field *schema, void *obj, const char *key_path, const char *text,
+                   const char *what) {
+    size_t off = 0;
+    const fc_yaml_field *f = fc_yaml_find(schema, key_path, &off);
+    if (!f || f->type == FC_YAML_SECTION || f->type == FC_YAML_SECTIONS)
+        return fc_err_set(FC_EINVAL, "%s: internal: '%s' is not a settable key", what, key_path);
+    char why[512];
+    void *dst = (char *)obj + off;
+    if (f->type != FC_YAML_STRINGS) {
+        fc_err e = parse_scalar(f, text, strlen(text), true, dst, why, sizeof why);
+        if (e == FC_ENOMEM) return e;
+        if (e) return fc_err_set(e, "%s: %s", what, why);
+        if (f->check && f->type == FC_YAML_STRING && !f->check(text, why, sizeof why))
+            return fc_err_set(FC_EINVAL, "%s: %s", what, why);
+        return FC_OK;
+    }
+    /* a list: comma-separated items, none empty */
+    fc_yaml_strings l = {0};
+    size_t n = *text ? 1 : 0;
+    for (const char *c = text; *c; c++) n += *c == ',';
+    if ((double)n < f->min || (f->max > 0 && (double)n > f->max))
+        return fc_err_set(FC_EINVAL, "%s: has %zu items, expected %.0f to %.0f", what, n, f->min, f->max);
+    fc_err e = FC_OK;
+    if (n) {
+        l.items = fc_calloc(n, sizeof *l.items, "string list");
+        if (!l.items) return FC_ENOMEM;
+    }
+    for (const char *c = text; e == FC_OK && l.n < n;) {
+        const char *end = strchr(c, ',');
+        size_t len = end ? (size_t)(end - c) : strlen(c);
+        if (!len) {
+            e = fc_err_set(FC_EINVAL, "%s: item %zu is empty", what, l.n + 1);
+            break;
+        }
+        char *s = fc_malloc(len + 1, "string list item");
+        if (!s) {
+            e = FC_ENOMEM;
+            break;
+        }
+        memcpy(s, c, len);
+        s[len] = '\0';
+        l.items[l.n++] = s;
+        if (f->check && !f->check(s, why, sizeof why)) e = fc_err_set(FC_EINVAL, "%s: item %zu: %s", what, l.n, why);
+        c = end ? end + 1 : c + len;
+    }
+    fc_yaml_strings *cur = dst, *drop = e ? &l : cur;
+    for (size_t i = 0; i < drop->n; i++) free(drop->items[i]);
+    free(drop->items);
+    if (!e) *cur = l;
+    return e;
+}

@@ -129,4 +129,14 @@ void fc_yaml_print_help(const fc_yaml_field *schema, FILE *f);
  * 1-based line. Syntax errors are reported as by fc_yaml_load. */
 fc_err fc_yaml_peek_scalar(const char *path, const char *key, char **out, size_t *line);
 
+/* The row of a key path ("training.lr") and the value's offset from the top struct; NULL when the path
+ * names no key (or runs through something other than a section). */
+const fc_yaml_field *fc_yaml_find(const fc_yaml_field *schema, const char *key_path, size_t *offset);
+
+/* Sets one key of an already filled *obj from text, with the checks and messages of a file's value (a
+ * command-line override: fc-train's --lr 1e-3 is training.lr). A list takes comma-separated items. `what`
+ * names the source in messages ("--lr: 0 is out of range [...]"). On failure the value is unchanged. */
+fc_err fc_yaml_set(const fc_yaml_field *schema, void *obj, const char *key_path, const char *text,
+                   const char *what);
+
 #endif
