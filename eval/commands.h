@@ -16,6 +16,7 @@ int fc_cmd_config(int argc, char **argv);
 int fc_cmd_vision(int argc, char **argv);
 int fc_cmd_methods(int argc, char **argv);
 int fc_cmd_run(int argc, char **argv);
+int fc_cmd_load(int argc, char **argv);
 int fc_cmd_data(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const fc_cli_command commands[] = {
     {"config", fc_cmd_config, "validate a YAML run config or a config.json and print its effective values"},
     {"vision", fc_cmd_vision, "time a model's vision encoder (CLIP+projector, SigLIP+resampler) on one image"},
     {"data", fc_cmd_data, "read a dataset (LLaVA JSON, GQA questions, MileBench) and count what is kept and skipped"},
+    {"load", fc_cmd_load, "serve requests arriving in real time (FCFS, KV-block admission, continuous batching); metrics"},
     {"methods", fc_cmd_methods, "list the KV compression methods with their options and defaults"},
 };
 
