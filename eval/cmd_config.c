@@ -18,9 +18,9 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: fc-eval config --check FILE\n"
-            "       fc-eval config --keys train|eval\n"
+            "       fc-eval config --keys train|eval|sweep\n"
             "Validates a config and prints the effective values (defaults filled in).\n\n"
-            "  --check FILE   a YAML run config (its 'kind:' says train or eval), or a Hugging Face\n"
+            "  --check FILE   a YAML run config (its 'kind:' says train, eval or sweep), or a Hugging Face\n"
             "                 config.json / model folder\n"
             "  --keys KIND    every key a YAML config of that kind accepts: type, bounds, default, help\n");
 }
@@ -58,8 +58,16 @@ static fc_err check_yaml(const char *path) {
             fc_eval_config_print(&c, stdout);
             fc_eval_config_free(&c);
         }
+    } else if (!strcmp(kind, "sweep")) {
+        fc_sweep_config c;
+        e = fc_sweep_config_load(&c, path);
+        if (!e) {
+            printf("# %s: valid sweep config; effective values:\n", path);
+            fc_sweep_config_print(&c, stdout);
+            fc_sweep_config_free(&c);
+        }
     } else {
-        e = fc_err_set(FC_EINVAL, "%s:%zu: kind: expected train or eval, got '%.60s'", path, line, kind);
+        e = fc_err_set(FC_EINVAL, "%s:%zu: kind: expected train, eval or sweep, got '%.60s'", path, line, kind);
     }
     free(kind);
     return e;
@@ -90,7 +98,8 @@ int fc_cmd_config(int argc, char **argv) {
     if (keys) {
         if (!strcmp(keys, "train")) fc_yaml_print_help(fc_train_config_schema, stdout);
         else if (!strcmp(keys, "eval")) fc_yaml_print_help(fc_eval_config_schema, stdout);
-        else return fc_cli_error("config: --keys: expected train or eval, got '%s'", keys);
+        else if (!strcmp(keys, "sweep")) fc_yaml_print_help(fc_sweep_config_schema, stdout);
+        else return fc_cli_error("config: --keys: expected train, eval or sweep, got '%s'", keys);
         return 0;
     }
     fc_err e = (is_dir(check) || ends_with(check, ".json")) ? check_hf(check) : check_yaml(check);

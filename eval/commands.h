@@ -17,6 +17,9 @@ int fc_cmd_vision(int argc, char **argv);
 int fc_cmd_methods(int argc, char **argv);
 int fc_cmd_run(int argc, char **argv);
 int fc_cmd_load(int argc, char **argv);
+int fc_cmd_sweep(int argc, char **argv);
+int fc_cmd_merge(int argc, char **argv);
+int fc_cmd_plot(int argc, char **argv);
 int fc_cmd_data(int argc, char **argv);
 
 #endif

@@ -21,6 +21,9 @@ static const fc_cli_command commands[] = {
     {"vision", fc_cmd_vision, "time a model's vision encoder (CLIP+projector, SigLIP+resampler) on one image"},
     {"data", fc_cmd_data, "read a dataset (LLaVA JSON, GQA questions, MileBench) and count what is kept and skipped"},
     {"load", fc_cmd_load, "serve requests arriving in real time (FCFS, KV-block admission, continuous batching); metrics"},
+    {"sweep", fc_cmd_sweep, "run a sweep config: methods x ratios x rates x batch limits, load and quality"},
+    {"merge", fc_cmd_merge, "combine the folders of a sweep run in shards (sweep --shard I/N)"},
+    {"plot", fc_cmd_plot, "gnuplot charts (PNG, SVG) of a sweep or load results folder"},
     {"methods", fc_cmd_methods, "list the KV compression methods with their options and defaults"},
 };
 
