@@ -57,9 +57,9 @@ static float *rand_floats(size_t n, fc_rng *r, float scale) {
     return p;
 }
 
-static fc_err prefill_once(fc_llm *m, fc_kv_pool *kv, const fc_llm_seq_input *proto, float *logits, int *seq_out,
-                           double *secs) {
-    int seq;
+static fc_err prefill_once(fc_llm *m, fc_kv_pool *kv, const fc_llm_seq_input *proto, float *logits,
+                           fc_kv_handle *seq_out, double *secs) {
+    fc_kv_handle seq;
     FC_TRY(fc_kv_seq_create(kv, &seq));
     fc_llm_seq_input in = *proto;
     in.seq = seq;
@@ -72,8 +72,8 @@ static fc_err prefill_once(fc_llm *m, fc_kv_pool *kv, const fc_llm_seq_input *pr
 }
 
 /* A fresh sequence holding the saved prefill KV (ks[l], vs[l]: [Hkv, S, D]). */
-static fc_err restore_seq(fc_kv_pool *kv, float *const *ks, float *const *vs, int S, int *seq_out) {
-    int seq;
+static fc_err restore_seq(fc_kv_pool *kv, float *const *ks, float *const *vs, int S, fc_kv_handle *seq_out) {
+    fc_kv_handle seq;
     FC_TRY(fc_kv_seq_create(kv, &seq));
     fc_err e = fc_kv_seq_reserve(kv, seq, S);
     for (int l = 0; l < kv->p.n_layers && !e; l++) e = fc_kv_write_layer(kv, seq, l, ks[l], vs[l], S);
@@ -117,11 +117,11 @@ static fc_err run(const char *model, const bench_opts *o) {
     fc_llm_seq_input proto = {.ids = ids, .n = T, .embeds = img, .embeds_start = o->img_start,
                               .n_embeds = o->img_len};
     double secs, prefill = 1e30;
-    int seq = -1;
+    fc_kv_handle seq = FC_KV_NONE;
     if ((e = prefill_once(m, kv, &proto, logits, NULL, &secs))) goto done; /* warm-up: page in the weights */
     for (int r = 0; r < o->prefill_reps; r++) {
-        if (seq >= 0) fc_kv_seq_free(kv, seq);
-        seq = -1;
+        fc_kv_seq_free(kv, seq);
+        seq = FC_KV_NONE;
         if ((e = prefill_once(m, kv, &proto, logits, &seq, &secs))) goto done;
         prefill = secs < prefill ? secs : prefill;
     }

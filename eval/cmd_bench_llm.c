@@ -24,14 +24,14 @@ static fc_err run(const char *model, int T, int B, int N, long seed) {
     fc_kv_pool *kv = NULL;
     int32_t *ids = NULL, *tok = NULL;
     float *logits = NULL;
-    int *seqs = NULL;
+    fc_kv_handle *seqs = NULL;
     fc_llm_seq_input *in = NULL;
     fc_err e;
     if ((e = fc_llm_load(&m, model))) goto done;
     int V = m->cfg.vocab_size;
     ids = fc_malloc((size_t)B * T * sizeof(int32_t), "bench");
     tok = fc_malloc((size_t)B * sizeof(int32_t), "bench");
-    seqs = fc_malloc((size_t)B * sizeof(int), "bench");
+    seqs = fc_malloc((size_t)B * sizeof *seqs, "bench");
     in = fc_malloc((size_t)B * sizeof *in, "bench");
     logits = fc_malloc((size_t)B * V * sizeof(float), "bench");
     if (!ids || !tok || !seqs || !in || !logits) {

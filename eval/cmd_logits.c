@@ -107,7 +107,8 @@ static fc_err run(const logits_opts *o) {
         if ((e = fc_eval_prompt(model, o->ids, o->text, &prompt, &T, &tok))) goto done;
         if ((e = fc_llm_load(&m, model))) goto done;
     }
-    int V = m->cfg.vocab_size, R = T + steps, seq;
+    int V = m->cfg.vocab_size, R = T + steps;
+    fc_kv_handle seq = FC_KV_NONE;
     int at = o->compress_at == 0 ? T : o->compress_at < 0 ? T - 1 : o->compress_at; /* tokens compressed */
     if (at < 1 || at > T) {
         e = fc_err_set(FC_EINVAL, "%s: would compress the first %d tokens, but the prompt has %d (want 1..%d)",

@@ -59,7 +59,7 @@ static fc_err generate_compressed(const run_opts *o, fc_eval_vlm *v, fc_kv_pool 
     fc_sampler smp = {0};
     fc_compress_seq_result r;
     fc_rng rng;
-    int seq = -1;
+    fc_kv_handle seq = FC_KV_NONE;
     *n_out = 0;
     fc_err e = spans && logits ? FC_OK : FC_ENOMEM;
     if (!e) e = fc_compress_create(o->method, &cm);
@@ -83,7 +83,7 @@ static fc_err generate_compressed(const run_opts *o, fc_eval_vlm *v, fc_kv_pool 
         if ((e = fc_llm_decode(llm, kv, &seq, &t, 1, logits))) goto done;
     }
 done:
-    if (seq >= 0) fc_kv_seq_free(kv, seq);
+    fc_kv_seq_free(kv, seq); /* FC_KV_NONE: nothing */
     fc_sampler_free(&smp);
     fc_compress_free(cm);
     free(spans), free(logits);

@@ -31,6 +31,7 @@ typedef struct {
     int32_t *ids;   /* (N) ids to look up (0 where an embedding row is replaced) */
     int32_t *pos;   /* (N) RoPE positions */
     fc_paged_seq *pseq; /* (n_in) */
+    fc_kv_layer_mark *marks; /* (n_in, L) the pool's state before the call, for a rollback */
 } acts;
 
 static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
@@ -41,9 +42,10 @@ static fc_err acts_setup(fc_llm *m, int64_t N, int64_t R, bool need_hid, int n_i
     int64_t C = c->hidden_size, QD = (int64_t)c->num_heads * c->head_dim, KD = (int64_t)c->num_kv_heads * c->head_dim;
     int64_t Fm = (N < MLP_ROWS ? N : MLP_ROWS) * (int64_t)c->intermediate_size;
     size_t f = sizeof(float);
-    enum { NA = 13 };
+    enum { NA = 14 };
     size_t sizes[NA] = {N * C * f, N * C * f, N * QD * f, N * KD * f, N * KD * f, N * QD * f, Fm * f, Fm * f,
-                        R * C * f, (need_hid ? R : 0) * C * f, N * sizeof(int32_t), N * sizeof(int32_t), n_in * sizeof(fc_paged_seq)};
+                        R * C * f, (need_hid ? R : 0) * C * f, N * sizeof(int32_t), N * sizeof(int32_t), n_in * sizeof(fc_paged_seq),
+                        (size_t)n_in * c->num_layers * sizeof(fc_kv_layer_mark)};
     size_t total = 0;
     for (int i = 0; i < NA; i++) total += round64(sizes[i]);
     if (total > m->act_cap) {
@@ -58,7 +60,7 @@ static fc_err acts_setup(fc_llm *m, int64_t N, int64_t R, bool need_hid, int n_i
     char *p = m->act;
     void *ptr[NA];
     for (int i = 0; i < NA; i++) ptr[i] = p, p += round64(sizes[i]);
-    *a = (acts){ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[8], ptr[9], ptr[10], ptr[11], ptr[12]};
+    *a = (acts){ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[8], ptr[9], ptr[10], ptr[11], ptr[12], ptr[13]};
     return FC_OK;
 }
 
@@ -87,11 +89,12 @@ static fc_err check_inputs(const fc_llm *m, const fc_kv_pool *kv, const fc_llm_s
     for (int i = 0; i < n_in; i++) {
         const fc_llm_seq_input *s = &in[i];
         if (!fc_kv_seq_live(kv, s->seq))
-            return fc_err_set(FC_EINVAL, "decoder: input %d: kv sequence %d is not live", i, s->seq);
+            return fc_err_set(FC_EINVAL, "decoder: input %d: kv sequence %u#%u is not live (stale or swapped out)", i,
+                              s->seq.slot, s->seq.gen);
         for (int j = 0; j < i; j++)
-            if (in[j].seq == s->seq)
-                return fc_err_set(FC_EINVAL, "decoder: kv sequence %d appears twice in one call (inputs %d and %d)",
-                                  s->seq, j, i);
+            if (fc_kv_handle_eq(in[j].seq, s->seq))
+                return fc_err_set(FC_EINVAL, "decoder: kv sequence %u#%u appears twice in one call (inputs %d and %d)",
+                                  s->seq.slot, s->seq.gen, j, i);
         if (s->n < 1 || !s->ids) return fc_err_set(FC_EINVAL, "decoder: input %d: %d tokens", i, s->n);
         if (s->embeds && (s->embeds_start < 0 || s->n_embeds < 0 || s->embeds_start > s->n - s->n_embeds))
             return fc_err_set(FC_EINVAL, "decoder: input %d: embedding rows [%d, %d) outside its %d tokens", i,
@@ -109,12 +112,15 @@ static fc_err check_inputs(const fc_llm *m, const fc_kv_pool *kv, const fc_llm_s
     return FC_OK;
 }
 
-/* Reserves cache room for every sequence; on failure undoes the reservations already made. */
-static fc_err reserve_all(fc_kv_pool *kv, const fc_llm_seq_input *in, int n_in) {
+/* Reserves cache room for every sequence after marking its tables (marks: [n_in, L]); on failure gives
+ * back exactly what this call took, keeping blocks the caller reserved ahead (issue 10, defect 4). */
+static fc_err reserve_all(fc_kv_pool *kv, const fc_llm_seq_input *in, int n_in, fc_kv_layer_mark *marks) {
+    int L = kv->p.n_layers;
     for (int i = 0; i < n_in; i++) {
-        fc_err e = fc_kv_seq_reserve(kv, in[i].seq, in[i].n);
+        fc_err e = fc_kv_seq_mark(kv, in[i].seq, marks + (size_t)i * L);
+        if (!e) e = fc_kv_seq_reserve(kv, in[i].seq, in[i].n);
         if (e) {
-            for (int j = 0; j < i; j++) fc_kv_truncate(kv, in[j].seq, fc_kv_seq_len(kv, in[j].seq));
+            for (int j = i - 1; j >= 0; j--) FC_ASSERT(fc_kv_seq_rollback(kv, in[j].seq, marks + (size_t)j * L) == FC_OK);
             return fc_err_prefix(e, "decoder: input %d", i);
         }
     }
@@ -241,18 +247,19 @@ fc_err fc_llm_forward(fc_llm *m, fc_kv_pool *kv, const fc_llm_seq_input *in, int
     int64_t R = rows == FC_LLM_ROWS_ALL ? N : n_in;
     acts a = {0};
     FC_TRY(acts_setup(m, N, R, hidden == NULL, n_in, &a));
-    FC_TRY(reserve_all(kv, in, n_in));
+    FC_TRY(reserve_all(kv, in, n_in, a.marks));
     fc_err e = run(m, kv, in, n_in, rows, N, logits, hidden, &a);
-    for (int i = 0; i < n_in; i++) {
+    for (int i = n_in - 1; i >= 0; i--) { /* reverse order: each rollback sees the state its mark saw */
         if (e)
-            fc_kv_truncate(kv, in[i].seq, fc_kv_seq_len(kv, in[i].seq)); /* drop the reservation */
+            FC_ASSERT(fc_kv_seq_rollback(kv, in[i].seq, a.marks + (size_t)i * kv->p.n_layers) == FC_OK);
         else
             FC_ASSERT(fc_kv_seq_commit(kv, in[i].seq, in[i].n) == FC_OK);
     }
     return e;
 }
 
-fc_err fc_llm_decode(fc_llm *m, fc_kv_pool *kv, const int *seqs, const int32_t *tokens, int B, float *logits) {
+fc_err fc_llm_decode(fc_llm *m, fc_kv_pool *kv, const fc_kv_handle *seqs, const int32_t *tokens, int B,
+                     float *logits) {
     if (B < 1) return fc_err_set(FC_EINVAL, "decoder: decode step for %d sequences", B);
     fc_llm_seq_input stack[64], *in = stack;
     if (B > 64 && !(in = fc_malloc((size_t)B * sizeof *in, "decode inputs"))) return FC_ENOMEM;

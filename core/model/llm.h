@@ -58,7 +58,7 @@ typedef struct fc_llm_capture fc_llm_capture;
 
 /* One sequence's share of a forward call. */
 typedef struct {
-    int seq;                /* kv pool sequence; its cached entries are the past, the n tokens are appended */
+    fc_kv_handle seq;       /* kv pool sequence; its cached entries are the past, the n tokens are appended */
     const int32_t *ids;     /* [n] token ids; ids of rows replaced by `embeds` are not looked up */
     int n;                  /* >= 1 */
     const float *embeds;    /* optional (n_embeds, C) f32 rows replacing the embeddings of tokens
@@ -94,6 +94,7 @@ fc_err fc_llm_forward(fc_llm *m, fc_kv_pool *kv, const fc_llm_seq_input *in, int
                       float *logits, float *hidden);
 
 /* One decode step for B sequences: token tokens[b] appended to sequence seqs[b]; logits (B, V). */
-fc_err fc_llm_decode(fc_llm *m, fc_kv_pool *kv, const int *seqs, const int32_t *tokens, int B, float *logits);
+fc_err fc_llm_decode(fc_llm *m, fc_kv_pool *kv, const fc_kv_handle *seqs, const int32_t *tokens, int B,
+                     float *logits);
 
 #endif

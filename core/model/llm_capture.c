@@ -129,7 +129,8 @@ static fc_err attn_sums(fc_llm_capture *c, int layer, const float *q, int n, con
     return FC_OK;
 }
 
-fc_err fc_llm_capture_post_rope(fc_llm_capture *c, int layer, const float *q, int n, const fc_kv_pool *kv, int seq) {
+fc_err fc_llm_capture_post_rope(fc_llm_capture *c, int layer, const float *q, int n, const fc_kv_pool *kv,
+                                fc_kv_handle seq) {
     const int H = c->H, D = c->D;
     int S = fc_kv_seq_layer_len(kv, seq, layer) + n; /* the call's entries are written, not yet committed */
     c->n_keys[layer] = S;

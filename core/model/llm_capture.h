@@ -80,6 +80,7 @@ fc_err fc_llm_capture_extras(void *ctx, int layer, fc_compress_inputs *in);
  * from the pool (f32, already holding the call's new entries). Errors: FC_EINVAL (n <= skip for qstats),
  * FC_ENOMEM. */
 fc_err fc_llm_capture_pre_rope(fc_llm_capture *c, int layer, const float *q, int n);
-fc_err fc_llm_capture_post_rope(fc_llm_capture *c, int layer, const float *q, int n, const fc_kv_pool *kv, int seq);
+fc_err fc_llm_capture_post_rope(fc_llm_capture *c, int layer, const float *q, int n, const fc_kv_pool *kv,
+                                fc_kv_handle seq);
 
 #endif

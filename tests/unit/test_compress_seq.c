@@ -21,7 +21,7 @@ static fc_err window_extras(void *ctx, int layer, fc_compress_inputs *in) {
 
 typedef struct {
     fc_kv_pool *pool;
-    int seq;
+    fc_kv_handle seq;
     float *k[L], *v[L]; /* the originals [HKV, S, D] */
 } fixture;
 
@@ -151,9 +151,9 @@ static void test_refusals(fc_test *t) {
     fc_compress_method *m;
     FC_CHECK(t, fc_compress_create("snapkv:window=8", &m) == FC_OK, "%s", fc_errmsg());
     FC_CHECK(t, fc_compress_sequence(fx.pool, fx.seq, m, HKV, NULL, 0, NULL, NULL, NULL) == FC_EINVAL &&
-                    strstr(fc_errmsg(), "sequence 0: snapkv: layer 0: needs the last 8 queries"), "%s", fc_errmsg());
+                    strstr(fc_errmsg(), "sequence 0#1: snapkv: layer 0: needs the last 8 queries"), "%s", fc_errmsg());
     FC_CHECK(t, fc_kv_seq_len(fx.pool, fx.seq) == S, "a refused call changed the length");
-    FC_CHECK(t, fc_compress_sequence(fx.pool, 3, m, HKV, NULL, 0, NULL, NULL, NULL) == FC_EINVAL, "dead sequence");
+    FC_CHECK(t, fc_compress_sequence(fx.pool, (fc_kv_handle){3, 1}, m, HKV, NULL, 0, NULL, NULL, NULL) == FC_EINVAL, "dead sequence");
     fc_compress_free(m);
     teardown(&fx);
 }
