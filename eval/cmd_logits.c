@@ -9,7 +9,7 @@
 #include "core/base/mem.h"
 #include "core/io/safetensors.h"
 #include "eval/commands.h"
-#include "eval/compress_apply.h"
+#include "core/serve/prefill_compress.h"
 #include "eval/llm_prompt.h"
 #include "eval/vlm_input.h"
 
@@ -134,9 +134,9 @@ static fc_err run(const logits_opts *o) {
             e = FC_ENOMEM;
             goto done;
         }
-        n_spans = fc_eval_image_spans(&vlm.req, at, spans);
+        n_spans = fc_serve_image_spans(&vlm.req, at, spans);
     }
-    if ((e = fc_eval_prefill_compress(m, kv, &in, at, cm, spans, n_spans, FC_LLM_ROWS_ALL, logits, &cres))) goto done;
+    if ((e = fc_serve_prefill_compress(m, kv, &in, at, cm, spans, n_spans, FC_LLM_ROWS_ALL, logits, &cres))) goto done;
     if (at < T) { /* the rest of the prompt on the compressed cache: text after the image rows */
         fc_llm_seq_input rest = {.seq = seq, .ids = prompt + at, .n = T - at};
         if ((e = fc_llm_forward(m, kv, &rest, 1, FC_LLM_ROWS_ALL, logits + (size_t)at * V, NULL))) goto done;

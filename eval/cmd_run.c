@@ -9,7 +9,7 @@
 #include "core/base/cli.h"
 #include "core/base/mem.h"
 #include "eval/commands.h"
-#include "eval/compress_apply.h"
+#include "core/serve/prefill_compress.h"
 #include "eval/llm_prompt.h"
 #include "eval/vlm_input.h"
 #include "eval/sampling_cli.h"
@@ -52,26 +52,25 @@ typedef struct {
 static fc_err generate_compressed(const run_opts *o, fc_eval_vlm *v, fc_kv_pool *kv, const fc_gen_params *gp,
                                   int32_t *out, int *n_out) {
     fc_llm *llm = v->vlm->llm;
-    const int V = llm->cfg.vocab_size, T = v->req.n_ids, at = o->hold_last ? T - 1 : T;
+    const int V = llm->cfg.vocab_size;
     fc_compress_method *cm = NULL;
-    fc_compress_span *spans = fc_malloc((size_t)(v->req.n_spans + 1) * sizeof *spans, "run spans");
     float *logits = fc_malloc((size_t)V * sizeof(float), "run logits");
     fc_sampler smp = {0};
     fc_compress_seq_result r;
     fc_rng rng;
     fc_kv_handle seq = FC_KV_NONE;
     *n_out = 0;
-    fc_err e = spans && logits ? FC_OK : FC_ENOMEM;
+    fc_err e = logits ? FC_OK : FC_ENOMEM;
     if (!e) e = fc_compress_create(o->method, &cm);
     if (!e) e = fc_sampler_init(&smp, V);
     if (!e) e = fc_kv_seq_create(kv, &seq);
-    if (!e && at < 1) e = fc_err_set(FC_EINVAL, "--hold-last: the prompt has only %d token", T);
     if (e) goto done;
-    fc_llm_seq_input in = fc_vlm_seq_input(&v->req, seq);
-    int n_spans = fc_eval_image_spans(&v->req, at, spans);
-    if ((e = fc_eval_prefill_compress(llm, kv, &in, at, cm, spans, n_spans, FC_LLM_ROWS_LAST, logits, &r))) goto done;
-    fc_eval_print_compress(stdout, cm, &r);
-    if (at < T && (e = fc_llm_decode(llm, kv, &seq, &v->req.ids[T - 1], 1, logits))) goto done;
+    /* the one path from prompt to compressed cache (core/serve), as fc-eval quality and load take it */
+    if ((e = fc_serve_prompt_to_cache(llm, kv, &v->req, seq, cm, o->hold_last, logits, &r))) {
+        if (o->hold_last && v->req.n_ids < 2) e = fc_err_prefix(e, "--hold-last");
+        goto done;
+    }
+    fc_serve_print_compress(stdout, cm, &r);
     fc_rng_seed(&rng, gp->seed, 0);
     for (;;) {
         int32_t t = fc_sample(logits, V, gp, &rng, &smp);
@@ -86,7 +85,7 @@ done:
     fc_kv_seq_free(kv, seq); /* FC_KV_NONE: nothing */
     fc_sampler_free(&smp);
     fc_compress_free(cm);
-    free(spans), free(logits);
+    free(logits);
     return e;
 }
 

@@ -21,5 +21,6 @@ int fc_cmd_sweep(int argc, char **argv);
 int fc_cmd_merge(int argc, char **argv);
 int fc_cmd_plot(int argc, char **argv);
 int fc_cmd_data(int argc, char **argv);
+int fc_cmd_quality(int argc, char **argv);
 
 #endif

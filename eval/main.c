@@ -19,6 +19,7 @@ static const fc_cli_command commands[] = {
     {"inspect", fc_cmd_inspect, "list a checkpoint: config, tensors, metadata, totals"},
     {"config", fc_cmd_config, "validate a YAML run config or a config.json and print its effective values"},
     {"vision", fc_cmd_vision, "time a model's vision encoder (CLIP+projector, SigLIP+resampler) on one image"},
+    {"quality", fc_cmd_quality, "answer accuracy and fidelity to the full cache per compression method, on a dataset"},
     {"data", fc_cmd_data, "read a dataset (LLaVA JSON, GQA questions, MileBench) and count what is kept and skipped"},
     {"load", fc_cmd_load, "serve requests arriving in real time (FCFS, KV-block admission, continuous batching); metrics"},
     {"sweep", fc_cmd_sweep, "run a sweep config: methods x ratios x rates x batch limits, load and quality"},

@@ -16,6 +16,7 @@ import sys
 
 import numpy as np
 import PIL
+import safetensors
 from PIL import Image
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -105,6 +106,24 @@ def make_fixtures():
              "task_instance": {"context": "{image#1} {image#2} What is shown?", "images_path": ["c1.png", "c2.png"]},
              "response": 42},
         ]})
+
+
+def make_ccm_heldout():
+    """Copies of the tiny LLaVA CCM fixture (tools/make_compress_fixtures.py) with the train_ids / val_ids
+    metadata fc-train writes: one that trained on an id of llava.json, one whose ids are all elsewhere."""
+    from safetensors.numpy import load_file, save_file
+    from safetensors import safe_open
+    src = os.path.join(ROOT, "tests", "fixtures", "compress", "ccm_llava_tiny_random.safetensors")
+    with safe_open(src, "np") as f:
+        meta = dict(f.metadata() or {})
+    tensors = load_file(src)
+    for name, train, val in (("ccm_trained_on_single1", ["train-a", "single-1"], ["val-a"]),
+                             ("ccm_validated_on_assistant3", ["train-a"], ["assistant-3"]),
+                             ("ccm_heldout", ["train-a", "train-b"], ["val-a"])):
+        m = dict(meta)
+        m["train_ids"] = json.dumps(train)
+        m["val_ids"] = json.dumps(val)
+        save_file(tensors, os.path.join(FIX, name + ".safetensors"), metadata=m)
 
 
 # corpus: (path under tests/corpus/data, content or None for a folder case, README line)
@@ -202,8 +221,10 @@ def make_corpus():
 
 def main():
     make_fixtures()
+    make_ccm_heldout()
     make_corpus()
-    ver = f"python {sys.version.split()[0]}, numpy {np.__version__}, Pillow {PIL.__version__}\n"
+    ver = (f"python {sys.version.split()[0]}, numpy {np.__version__}, Pillow {PIL.__version__}, "
+           f"safetensors {safetensors.__version__}\n")
     for d in (FIX, COR):
         with open(os.path.join(d, "VERSIONS"), "w") as f:
             f.write(ver)

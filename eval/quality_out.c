@@ -1,0 +1,151 @@
+/* quality_out.c: result files and table of `fc-eval quality` (quality_out.h). */
+#include "eval/quality_out.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/base/file.h"
+#include "core/base/mem.h"
+
+const char *fc_quality_method_name(const fc_quality_method *m) { return m->m ? fc_compress_name(m->m) : "none"; }
+const char *fc_quality_method_spec(const fc_quality_method *m) { return m->m ? fc_compress_spec(m->m) : "none"; }
+double fc_quality_method_ratio(const fc_quality_method *m) { return m->m ? fc_compress_ratio(m->m) : 1.0; }
+
+/* RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
+static void csv_str(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+typedef void (*write_fn)(FILE *f, const fc_quality_report *r);
+
+/* Writes dir/name through a temporary file in dir, renamed over the target when complete. */
+static fc_err write_atomic(const char *dir, const char *name, write_fn fn, const fc_quality_report *r) {
+    char *path = fc_path_join(dir, name), tmp[4200];
+    if (!path) return FC_ENOMEM;
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    fc_err e = FC_OK;
+    if (!f) e = fc_err_set(FC_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+    else {
+        fn(f, r);
+        bool bad = ferror(f);
+        if (fclose(f) != 0 || bad) e = fc_err_set(FC_EIO, "%s: write failed: %s", tmp, strerror(errno));
+        else if (rename(tmp, path) != 0) e = fc_err_set(FC_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+        if (e) unlink(tmp);
+    }
+    free(path);
+    return e;
+}
+
+static void write_summary_csv(FILE *f, const fc_quality_report *r) {
+    fprintf(f, "%s\n", FC_QUALITY_CSV_HEADER);
+    for (int j = 0; j < r->n_methods; j++) {
+        fc_quality_summary s;
+        fc_quality_summarize(r->res, j, &s);
+        const fc_quality_method *m = &r->methods[j];
+        double x = fc_quality_method_ratio(m);
+        csv_str(f, fc_quality_method_name(m));
+        fputc(',', f);
+        csv_str(f, fc_quality_method_spec(m));
+        fprintf(f, ",%.6g,%.6g,%d,%.6f,%.6f,%.6g,%.6f,%.6f,%.4f,%.1f,%.1f,%.6g\n", x, 1.0 - 1.0 / x, s.n,
+                s.accuracy_exact, s.accuracy_contains, s.kl_mean, s.top1_agreement, s.greedy_identical,
+                s.first_divergence_mean, s.kv_bytes_mean, s.kv_bytes_full_mean, s.achieved_ratio);
+    }
+}
+
+static void write_samples_csv(FILE *f, const fc_quality_report *r) {
+    fprintf(f, "%s\n", FC_QUALITY_SAMPLES_HEADER);
+    for (int i = 0; i < r->res->n_records; i++) {
+        const fc_data_record *rec = &r->data->recs[i];
+        for (int j = 0; j < r->n_methods; j++) {
+            const fc_quality_cell *c = &r->res->cells[(size_t)i * r->n_methods + j];
+            csv_str(f, rec->id);
+            fputc(',', f);
+            csv_str(f, fc_quality_method_name(&r->methods[j]));
+            fputc(',', f);
+            csv_str(f, fc_quality_method_spec(&r->methods[j]));
+            fputc(',', f);
+            csv_str(f, rec->answer);
+            fputc(',', f);
+            csv_str(f, c->prediction ? c->prediction : "");
+            char choice[4] = "";
+            if (c->score.choice >= 0) choice[0] = (char)('A' + c->score.choice);
+            fprintf(f, ",%d,%d,%s,%.6g,%.6f,%d,%d,%d,%d,%zu,%zu,%.6g\n", c->score.exact, c->score.contains, choice,
+                    c->kl, c->top1, c->n_tf, c->greedy_identical, c->first_divergence, c->prompt_tokens, c->kv_bytes,
+                    c->kv_bytes_full,
+                    c->entries_after ? (double)c->entries_before / (double)c->entries_after : 1.0);
+        }
+    }
+}
+
+static cJSON *summary_json(const fc_quality_report *r, int j) {
+    fc_quality_summary s;
+    fc_quality_summarize(r->res, j, &s);
+    const fc_quality_method *m = &r->methods[j];
+    double x = fc_quality_method_ratio(m);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "method", fc_quality_method_name(m));
+    cJSON_AddStringToObject(o, "spec", fc_quality_method_spec(m));
+    cJSON_AddStringToObject(o, "spec_given", m->spec);
+    cJSON_AddNumberToObject(o, "ratio_x", x);
+    cJSON_AddNumberToObject(o, "kvpress_compression_ratio", 1.0 - 1.0 / x);
+    cJSON_AddNumberToObject(o, "n_samples", s.n);
+    cJSON_AddNumberToObject(o, "accuracy_exact", s.accuracy_exact);
+    cJSON_AddNumberToObject(o, "accuracy_contains", s.accuracy_contains);
+    cJSON_AddNumberToObject(o, "kl_mean", s.kl_mean);
+    cJSON_AddNumberToObject(o, "top1_agreement", s.top1_agreement);
+    cJSON_AddNumberToObject(o, "greedy_identical", s.greedy_identical);
+    cJSON_AddNumberToObject(o, "first_divergence_mean", s.first_divergence_mean);
+    cJSON_AddNumberToObject(o, "kv_bytes_mean", s.kv_bytes_mean);
+    cJSON_AddNumberToObject(o, "kv_bytes_full_mean", s.kv_bytes_full_mean);
+    cJSON_AddNumberToObject(o, "achieved_ratio", s.achieved_ratio);
+    return o;
+}
+
+static void write_json(FILE *f, const fc_quality_report *r) {
+    cJSON *root = cJSON_Duplicate(r->config, true);
+    if (!root) root = cJSON_CreateObject();
+    cJSON *ms = cJSON_AddArrayToObject(root, "results");
+    for (int j = 0; j < r->n_methods; j++) cJSON_AddItemToArray(ms, summary_json(r, j));
+    cJSON_AddNumberToObject(root, "answers_cut", r->res->answers_cut);
+    char *s = cJSON_Print(root);
+    if (s) fprintf(f, "%s\n", s);
+    else fputs("{}\n", f); /* cJSON out of memory: still a valid file; the caller sees no error here */
+    free(s);
+    cJSON_Delete(root);
+}
+
+fc_err fc_quality_write(const fc_quality_report *r, const char *dir) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return fc_err_set(FC_EIO, "%s: cannot create: %s", dir, strerror(errno));
+    FC_TRY(write_atomic(dir, "quality.csv", write_summary_csv, r));
+    FC_TRY(write_atomic(dir, "quality_samples.csv", write_samples_csv, r));
+    return write_atomic(dir, "quality.json", write_json, r);
+}
+
+void fc_quality_print_table(const fc_quality_report *r, FILE *f) {
+    fprintf(f, "%-28s %7s %7s %8s %10s %7s %7s %6s %12s %8s\n", "method", "ratio", "exact", "contains", "KL (nats)",
+            "top-1", "greedy=", "div@", "KV bytes", "achieved");
+    for (int j = 0; j < r->n_methods; j++) {
+        fc_quality_summary s;
+        fc_quality_summarize(r->res, j, &s);
+        char spec[40];
+        if (strlen(r->methods[j].spec) > 28) snprintf(spec, sizeof spec, "%.25s...", r->methods[j].spec);
+        else snprintf(spec, sizeof spec, "%s", r->methods[j].spec);
+        fprintf(f, "%-28s %6.3gx %6.1f%% %7.1f%% %10.4g %6.1f%% %6.1f%% %6.1f %12.0f %7.3gx\n", spec,
+                fc_quality_method_ratio(&r->methods[j]), 100 * s.accuracy_exact, 100 * s.accuracy_contains, s.kl_mean,
+                100 * s.top1_agreement, 100 * s.greedy_identical, s.first_divergence_mean, s.kv_bytes_mean,
+                s.achieved_ratio);
+    }
+}
