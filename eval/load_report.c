@@ -28,7 +28,7 @@ static fc_err write_requests(const char *dir, const fc_serve_req *reqs, int n, c
     if (e) return e;
     fputs("id,record,record_id,arrival_s,admit_s,prefill_end_s,compress_start_s,compress_end_s,first_token_s,finish_s,"
           "ttft_s,tpot_s,e2e_s,queue_wait_s,prefill_s,compress_s,n_prompt,n_cached,n_kept,kv_bytes_prefill,"
-          "kv_bytes_kept,kv_bytes_final,n_out,hit_eos,preemptions,tokens_recomputed,output_ids\n",
+          "kv_bytes_kept,kv_bytes_final,n_out,hit_eos,preemptions,output_ids\n",
           o.f);
     for (int i = 0; i < n; i++) {
         const fc_serve_req *q = &reqs[i];
@@ -56,8 +56,8 @@ static fc_err write_requests(const char *dir, const fc_serve_req *reqs, int n, c
         csv_num(o.f, since(q->t_admit, q->t_arrival));
         csv_num(o.f, since(q->t_prefill_end, q->t_admit));
         csv_num(o.f, since(q->t_compress_end, q->t_compress_start));
-        fprintf(o.f, ",%d,%d,%d,%zu,%zu,%zu,%d,%d,%d,%d,", q->n_prompt, q->n_cached, q->n_kept, q->kv_bytes_prefill,
-                q->kv_bytes_kept, q->kv_bytes_final, q->n_out, q->hit_eos, q->preemptions, q->tokens_recomputed);
+        fprintf(o.f, ",%d,%d,%d,%zu,%zu,%zu,%d,%d,%d,", q->n_prompt, q->n_cached, q->n_kept, q->kv_bytes_prefill,
+                q->kv_bytes_kept, q->kv_bytes_final, q->n_out, q->hit_eos, q->preemptions);
         for (int k = 0; k < q->n_out; k++) fprintf(o.f, k ? " %d" : "%d", (int)q->out[k]);
         fputc('\n', o.f);
     }
@@ -140,7 +140,6 @@ static cJSON *summary_json(const fc_load_config *c, const fc_serve_summary *s) {
     add_num(m, "duration_s", s->duration);
     add_num(m, "tokens_generated", (double)s->tokens_generated);
     add_num(m, "tokens_prompt", (double)s->tokens_prompt);
-    add_num(m, "tokens_recomputed", (double)s->tokens_recomputed);
     add_num(m, "tokens_per_s", s->tokens_per_s);
     add_num(m, "requests_per_s", s->requests_per_s);
     add_dist(m, "ttft_s", &s->ttft);
@@ -219,7 +218,7 @@ void fc_load_report_print(FILE *f, const fc_load_config *c, const fc_serve_summa
             mib((double)s->kv_bytes_mean), mib((double)s->kv_bytes_capacity));
     fprintf(f, "%-16s %.3gx achieved (kvpress compression_ratio %.4f), KV bytes %.3gx\n", "compression",
             s->achieved_ratio, isfinite(s->achieved_ratio) ? 1.0 - 1.0 / s->achieved_ratio : NAN, s->kv_bytes_ratio);
-    fprintf(f, "%-16s %d sequences decoding at most; %d preemption(s), %ld token(s) recomputed\n", "concurrency",
-            s->max_decoding, s->preemptions, s->tokens_recomputed);
+    fprintf(f, "%-16s %d sequences decoding at most; %d preemption(s) (swapped out to host memory and back)\n",
+            "concurrency", s->max_decoding, s->preemptions);
     fprintf(f, "%-16s peak resident %.1f MiB\n", "process memory", (double)s->peak_rss_kib / 1024.0);
 }

@@ -95,7 +95,6 @@ fc_err fc_serve_summarize(const fc_serve_req *reqs, int n, const fc_serve_trace 
     double cached = 0, kept = 0, b_before = 0, b_after = 0;
     for (int i = 0; i < n; i++) {
         const fc_serve_req *q = &reqs[i];
-        out->tokens_recomputed += q->tokens_recomputed;
         if (q->t_finish < 0) continue;
         out->n_completed++;
         out->tokens_generated += q->n_out;

@@ -8,8 +8,8 @@
  *   prefill     prefill_end - admit (its batch's forward and prompt building)
  *   compress    compress_end - compress_start;  compress wait: compress_start - prefill_end
  *   duration    start of the run (before the first arrival) to the last finish
- *   tokens/s    generated tokens of the completed requests / duration (generated only: prompt tokens and
- *               recomputed tokens are not counted, unlike the original's bench matrix, §4.8)
+ *   tokens/s    generated tokens of the completed requests / duration (generated only: prompt tokens are
+ *               not counted, unlike the original's bench matrix, §4.8)
  *   requests/s  completed requests / duration (requests, not decode batches as in the original, §3.2)
  *   KV bytes    blocks in use x block bytes; mean is time-weighted over the run
  *   achieved ratio  sum of cached entries before compression / sum after (the "x" form), over requests
@@ -32,7 +32,7 @@ typedef struct {
 typedef struct {
     int n_requests, n_completed;
     double duration;
-    long tokens_generated, tokens_prompt, tokens_recomputed;
+    long tokens_generated, tokens_prompt;
     double tokens_per_s, requests_per_s;
     fc_serve_dist ttft, tpot, e2e, queue_wait, prefill, compress_wait, compress, decode;
     double s_prefill, s_compress, s_decode, s_idle;

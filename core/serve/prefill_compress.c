@@ -46,7 +46,7 @@ fc_err fc_serve_prefill_compress(fc_llm *llm, fc_kv_pool *kv, const fc_llm_seq_i
     return e;
 }
 
-fc_err fc_serve_prompt_to_cache(fc_llm *llm, fc_kv_pool *kv, const fc_vlm_request *req, int seq,
+fc_err fc_serve_prompt_to_cache(fc_llm *llm, fc_kv_pool *kv, const fc_vlm_request *req, fc_kv_handle seq,
                                 const fc_compress_method *m, bool hold_last, float *logits,
                                 fc_compress_seq_result *res) {
     const int T = req->n_ids, at = hold_last ? T - 1 : T;
@@ -61,9 +61,9 @@ fc_err fc_serve_prompt_to_cache(fc_llm *llm, fc_kv_pool *kv, const fc_vlm_reques
     return e;
 }
 
-fc_err fc_serve_mark_take(fc_serve_mark *mk, const fc_kv_pool *kv, int seq) {
+fc_err fc_serve_mark_take(fc_serve_mark *mk, const fc_kv_pool *kv, fc_kv_handle seq) {
     const int L = kv->p.n_layers;
-    if (!fc_kv_seq_live(kv, seq)) return fc_err_set(FC_EINVAL, "sequence %d is not live", seq);
+    if (!fc_kv_seq_live(kv, seq)) return fc_err_set(FC_EINVAL, "sequence %u#%u is not live", seq.slot, seq.gen);
     if (!(mk->layer_len = fc_malloc((size_t)L * sizeof(int), "sequence mark"))) return FC_ENOMEM;
     mk->n_layers = L;
     for (int l = 0; l < L; l++) mk->layer_len[l] = fc_kv_seq_layer_len(kv, seq, l);
@@ -71,10 +71,10 @@ fc_err fc_serve_mark_take(fc_serve_mark *mk, const fc_kv_pool *kv, int seq) {
     return FC_OK;
 }
 
-fc_err fc_serve_mark_rewind(const fc_serve_mark *mk, fc_kv_pool *kv, int seq) {
+fc_err fc_serve_mark_rewind(const fc_serve_mark *mk, fc_kv_pool *kv, fc_kv_handle seq) {
     for (int l = 0; l < mk->n_layers; l++)
         if (fc_kv_seq_layer_len(kv, seq, l) < mk->layer_len[l])
-            return fc_err_set(FC_EINVAL, "sequence %d layer %d has %d entries, fewer than the %d marked", seq, l,
+            return fc_err_set(FC_EINVAL, "sequence %u#%u layer %d has %d entries, fewer than the %d marked", seq.slot, seq.gen, l,
                               fc_kv_seq_layer_len(kv, seq, l), mk->layer_len[l]);
     for (int l = 0; l < mk->n_layers; l++) FC_TRY(fc_kv_truncate_layer(kv, seq, l, mk->layer_len[l]));
     return fc_kv_seq_set_next_pos(kv, seq, mk->next_pos);

@@ -45,7 +45,7 @@ fc_err fc_serve_prefill_compress(fc_llm *llm, fc_kv_pool *kv, const fc_llm_seq_i
  * one token with hold_last, and those of fc_serve_prefill_compress and the decode (the caller frees the
  * sequence). res may be NULL; its sizes are those right after compression (hold_last: before the last
  * token is added). */
-fc_err fc_serve_prompt_to_cache(fc_llm *llm, fc_kv_pool *kv, const fc_vlm_request *req, int seq,
+fc_err fc_serve_prompt_to_cache(fc_llm *llm, fc_kv_pool *kv, const fc_vlm_request *req, fc_kv_handle seq,
                                 const fc_compress_method *m, bool hold_last, float *logits,
                                 fc_compress_seq_result *res);
 
@@ -58,10 +58,10 @@ typedef struct {
 } fc_serve_mark;
 
 /* Records seq's state into *mk (allocates layer_len; free with fc_serve_mark_free). */
-fc_err fc_serve_mark_take(fc_serve_mark *mk, const fc_kv_pool *kv, int seq);
+fc_err fc_serve_mark_take(fc_serve_mark *mk, const fc_kv_pool *kv, fc_kv_handle seq);
 /* Truncates every layer back to its marked length and restores next_pos; the blocks of the dropped
  * entries return to the pool. FC_EINVAL if a layer is now shorter than marked (not a rewind). */
-fc_err fc_serve_mark_rewind(const fc_serve_mark *mk, fc_kv_pool *kv, int seq);
+fc_err fc_serve_mark_rewind(const fc_serve_mark *mk, fc_kv_pool *kv, fc_kv_handle seq);
 void fc_serve_mark_free(fc_serve_mark *mk);
 
 /* One line for people: "compress <spec>: <before> -> <after> tokens per layer (<x>x achieved, kvpress

@@ -96,7 +96,7 @@ static fc_err run_method(run_ctx *c, const fc_vlm_request *req, const fc_compres
                          fc_quality_cell *cell) {
     fc_llm *llm = c->vlm->llm;
     const int V = c->V, L = c->n_answer;
-    int seq = -1;
+    fc_kv_handle seq = FC_KV_NONE;
     fc_serve_mark mk = {0};
     fc_compress_seq_result r;
     fc_err e = fc_kv_seq_create(c->kv, &seq);
@@ -130,7 +130,7 @@ static fc_err run_method(run_ctx *c, const fc_vlm_request *req, const fc_compres
     e = fc_tokenizer_decode(c->vlm->tok, cell->greedy, cell->n_greedy, true, &cell->prediction);
 done:
     fc_serve_mark_free(&mk);
-    if (seq >= 0) fc_kv_seq_free(c->kv, seq);
+    fc_kv_seq_free(c->kv, seq);
     return e;
 }
 

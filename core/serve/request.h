@@ -33,8 +33,7 @@ typedef struct {
     int n_out;                /* tokens generated (a stop token is not counted) */
     int32_t *out;             /* (max_new_tokens) the generated ids; owned by the run (fc_serve_reqs_free) */
     bool hit_eos;
-    int preemptions;          /* times its blocks were taken back and it was recomputed */
-    int tokens_recomputed;    /* tokens it had generated before a preemption threw them away */
+    int preemptions;          /* times it was swapped out to host memory to let older sequences grow */
 } fc_serve_req;
 
 /* Where prompts come from. `length` must be cheap (no vision tower): the scheduler asks it for every

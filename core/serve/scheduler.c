@@ -16,11 +16,12 @@
 #include "core/compress/compress_seq.h"
 #include "core/model/llm_capture.h"
 
-typedef enum { ST_PENDING = 0, ST_WAITING, ST_PREFILLED, ST_READY, ST_DECODING, ST_DONE } req_state;
+typedef enum { ST_PENDING = 0, ST_WAITING, ST_PREFILLED, ST_READY, ST_DECODING, ST_SWAPPED, ST_DONE } req_state;
 
 typedef struct {
     req_state st;
-    int seq;                /* pool sequence while admitted, else -1 */
+    fc_kv_handle seq;       /* pool sequence while admitted, else FC_KV_NONE */
+    req_state resume;       /* the state to go back to after a swap-in */
     fc_vlm_request prompt;  /* built at prefill; kept until compressed (its spans) */
     fc_llm_capture *cap;    /* what the method reads, recorded by the prefill */
     int32_t next_in;        /* the next decode input */
@@ -38,6 +39,7 @@ typedef struct {
     int *waitq, n_wait;     /* FCFS queue of request indices (head at 0) */
     int *active, n_active;  /* admitted and not finished, in admission order */
     int *cq, n_cq;          /* prefilled, waiting for compression, oldest first */
+    int *swq, n_swq;        /* swapped out to host memory, oldest admission first */
     int next_arrival, done;
     double t0;
     fc_serve_trace *tr;
@@ -50,23 +52,17 @@ typedef struct {
     fc_progress prog;
 } run_state;
 
-/* ---- the pool, through the questions a scheduler needs (layer blocks: the pool's unit of storage) ---- */
+/* ---- the pool, through its scheduler API (kv_pool.h, A SCHEDULER'S VIEW); counts in layer blocks ---- */
 
-static long pool_free_blocks(const fc_kv_pool *kv) {
-    fc_kv_stats st;
-    fc_kv_pool_stats(kv, &st);
-    return (long)st.layer_blocks_total - st.layer_blocks_used;
-}
+static long pool_free_blocks(const fc_kv_pool *kv) { return fc_kv_free_layer_blocks(kv); }
 
-static long pool_prompt_blocks(const fc_kv_pool *kv, int L, int n) { return (long)fc_kv_blocks_for(kv, n) * L; }
+static long pool_prompt_blocks(const fc_kv_pool *kv, int n) { return (long)fc_kv_blocks_for_new(kv, n); }
 
-static long pool_append_blocks(const fc_kv_pool *kv, int seq, int L) {
-    long need = 0;
-    for (int l = 0; l < L; l++) {
-        int len = fc_kv_seq_layer_len(kv, seq, l);
-        need += fc_kv_blocks_for(kv, len + 1) - fc_kv_blocks_for(kv, len);
-    }
-    return need;
+static fc_err pool_append_blocks(const fc_kv_pool *kv, fc_kv_handle h, long *need) {
+    int64_t lb = 0;
+    FC_TRY(fc_kv_seq_blocks_needed(kv, h, 1, &lb));
+    *need += (long)lb;
+    return FC_OK;
 }
 
 static size_t pool_bytes_used(const fc_kv_pool *kv) {
@@ -109,30 +105,42 @@ static void reset_times(fc_serve_req *q) {
 /* Releases what an admitted request holds in the pool and in memory. */
 static void release(run_state *s, int i) {
     req_run *r = &s->rr[i];
-    if (r->seq >= 0) fc_kv_seq_free(s->kv, r->seq);
-    r->seq = -1;
+    fc_kv_seq_free(s->kv, r->seq); /* FC_KV_NONE: nothing; ours are never stale */
+    r->seq = FC_KV_NONE;
     fc_llm_capture_free(r->cap);
     r->cap = NULL;
     fc_vlm_request_free(&r->prompt);
     list_remove(s->active, &s->n_active, i);
     list_remove(s->cq, &s->n_cq, i);
+    list_remove(s->swq, &s->n_swq, i);
 }
 
-/* Recompute preemption: the request loses its cache and its tokens and goes back to the head of the queue
- * (it arrived before everything waiting there). Its times restart with its next admission. */
-static void preempt(run_state *s, int i) {
-    fc_serve_req *q = &s->reqs[i];
-    release(s, i);
-    q->preemptions++;
-    q->tokens_recomputed += q->n_out;
-    q->n_out = 0;
-    q->hit_eos = false;
-    reset_times(q);
-    s->rr[i].st = ST_WAITING;
-    memmove(s->waitq + 1, s->waitq, (size_t)s->n_wait * sizeof *s->waitq);
-    s->waitq[0] = i;
-    s->n_wait++;
+/* Preemption by swapping: the sequence's entries go to host memory (kv_pool.h) and its blocks to the
+ * sequences still decoding; it keeps its tokens, its times and its place, and comes back (swap_in) before
+ * anything new is admitted. */
+static fc_err preempt(run_state *s, int i) {
+    req_run *r = &s->rr[i];
+    FC_TRY(fc_kv_seq_swap_out(s->kv, r->seq));
+    r->resume = r->st;
+    r->st = ST_SWAPPED;
+    s->swq[s->n_swq++] = i;
+    s->reqs[i].preemptions++;
     s->tr->preemptions++;
+    return FC_OK;
+}
+
+/* Swapped sequences come back in admission order, as soon as the pool holds them again; true if any did. */
+static fc_err swap_in(run_state *s, bool *ran) {
+    while (s->n_swq > 0) {
+        int i = s->swq[0];
+        fc_err e = fc_kv_seq_swap_in(s->kv, s->rr[i].seq);
+        if (e == FC_ENOMEM) return FC_OK; /* not yet: nothing changed */
+        if (e) return e;
+        s->rr[i].st = s->rr[i].resume;
+        list_remove(s->swq, &s->n_swq, i);
+        *ran = true;
+    }
+    return FC_OK;
 }
 
 static void finish(run_state *s, int i, double t) {
@@ -193,9 +201,9 @@ static fc_err stage_prefill(run_state *s, bool *ran) {
     long free_blocks = pool_free_blocks(s->kv);
     int nb = 0;
     double t_start = now(s);
-    while (nb < c->prefill_batch && s->n_wait > 0 && s->n_active < c->decode_batch) {
+    while (nb < c->prefill_batch && s->n_wait > 0 && s->n_active < c->decode_batch && s->n_swq == 0) {
         int i = s->waitq[0];
-        long need = pool_prompt_blocks(s->kv, s->L, s->reqs[i].n_cached);
+        long need = pool_prompt_blocks(s->kv, s->reqs[i].n_cached);
         long spare = (long)s->L * (s->n_active + 1); /* one block per layer for each sequence in flight */
         if (free_blocks - need < spare) break;       /* strict FCFS: the head waits, nobody overtakes it */
         free_blocks -= need;
@@ -269,20 +277,22 @@ static fc_err stage_decode(run_state *s, bool *ran) {
             int i = s->active[a];
             if (s->rr[i].st == ST_READY || s->rr[i].st == ST_DECODING) {
                 s->batch[nb++] = i;
-                need += pool_append_blocks(s->kv, s->rr[i].seq, s->L);
+                FC_TRY(pool_append_blocks(s->kv, s->rr[i].seq, &need));
             }
         }
         if (nb == 0 || need <= pool_free_blocks(s->kv)) break;
-        int victim = s->active[s->n_active - 1];
-        if (s->n_active == 1) {
-            const fc_serve_req *q = &s->reqs[victim];
+        if (nb == 1) {
+            /* alone and out of blocks: compressions still queued free some next iteration; if none are,
+             * it can never grow */
+            if (s->n_cq > 0 || s->n_swq > 0) return FC_OK;
+            const fc_serve_req *q = &s->reqs[s->batch[0]];
             return fc_err_set(FC_EINVAL,
                               "request %d: the KV pool is full with it alone (%d prompt tokens, %d generated, %ld blocks "
                               "needed for the next token, %ld free): raise --kv-budget / --kv-blocks or lower "
                               "--max-new-tokens",
                               q->id, q->n_prompt, q->n_out, need, pool_free_blocks(s->kv));
         }
-        preempt(s, victim);
+        FC_TRY(preempt(s, s->batch[nb - 1])); /* the most recently admitted of the step */
     }
     if (nb == 0) return FC_OK;
     *ran = true;
@@ -331,19 +341,18 @@ static void idle_until_next(run_state *s) {
 fc_err fc_serve_check_fits(const fc_kv_pool *kv, const fc_serve_req *reqs, int n, const fc_serve_config *cfg) {
     fc_kv_stats st;
     fc_kv_pool_stats(kv, &st);
-    int L = kv->p.n_layers;
-    long total = st.layer_blocks_total;
+    long total = st.layer_blocks_total, L = (long)(fc_kv_blocks_for_new(kv, 1)); /* one block of every layer */
     for (int i = 0; i < n; i++) {
         const fc_serve_req *q = &reqs[i];
         int life = q->n_cached + (cfg->method ? 1 : cfg->gen.max_new_tokens);
-        long need = pool_prompt_blocks(kv, L, q->n_cached) + L;
-        long need_life = pool_prompt_blocks(kv, L, life);
+        long need = pool_prompt_blocks(kv, q->n_cached) + L;
+        long need_life = pool_prompt_blocks(kv, life);
         if (need_life > need) need = need_life;
         if (need > total)
             return fc_err_set(FC_EINVAL,
-                              "request %d: %d prompt tokens%s need %ld KV blocks of %d tokens x %d layers (%zu bytes), "
-                              "the whole pool has %ld (%zu bytes): it could never run; raise --kv-budget or --kv-blocks",
-                              q->id, q->n_prompt, cfg->method ? "" : " + --max-new-tokens", need / L, kv->p.block_size, L,
+                              "request %d: %d prompt tokens%s need %ld KV blocks (%zu bytes), the whole pool has %ld "
+                              "(%zu bytes): it could never run; raise --kv-budget or --kv-blocks",
+                              q->id, q->n_prompt, cfg->method ? "" : " + --max-new-tokens", need / L,
                               (size_t)need * st.bytes_per_layer_block, total / L, st.bytes_capacity);
     }
     return FC_OK;
@@ -381,16 +390,17 @@ fc_err fc_serve_run(fc_llm *llm, fc_kv_pool *kv, const fc_serve_workload *w, con
     s.waitq = fc_malloc((size_t)n * sizeof(int), "load queue");
     s.active = fc_malloc((size_t)n * sizeof(int), "load queue");
     s.cq = fc_malloc((size_t)n * sizeof(int), "load queue");
+    s.swq = fc_malloc((size_t)n * sizeof(int), "load queue");
     s.batch = fc_malloc((size_t)Bmax * sizeof(int), "load batch");
     s.in = fc_malloc((size_t)Bmax * sizeof *s.in, "load batch");
     s.logits = fc_malloc((size_t)D * (size_t)s.V * sizeof(float), "load logits");
-    if (!s.rr || !s.waitq || !s.active || !s.cq || !s.batch || !s.in || !s.logits) e = FC_ENOMEM;
+    if (!s.rr || !s.waitq || !s.active || !s.cq || !s.swq || !s.batch || !s.in || !s.logits) e = FC_ENOMEM;
     if (!e) e = fc_sampler_init(&s.smp, s.V);
     for (int i = 0; i < n && !e; i++) {
         fc_serve_req *q = &reqs[i];
-        s.rr[i].seq = -1;
+        s.rr[i].seq = FC_KV_NONE;
         reset_times(q);
-        q->n_out = q->preemptions = q->tokens_recomputed = 0;
+        q->n_out = q->preemptions = 0;
         q->hit_eos = false;
         free(q->out);
         if (!(q->out = fc_malloc((size_t)cfg->gen.max_new_tokens * sizeof(int32_t), "load answers"))) e = FC_ENOMEM;
@@ -402,6 +412,7 @@ fc_err fc_serve_run(fc_llm *llm, fc_kv_pool *kv, const fc_serve_workload *w, con
     while (s.done < n) {
         bool ran = false;
         arrivals(&s);
+        if ((e = swap_in(&s, &ran))) break;
         if ((e = stage_compress(&s, &ran))) break;
         if ((e = stage_prefill(&s, &ran))) break;
         if ((e = stage_decode(&s, &ran))) break;
@@ -418,8 +429,8 @@ fc_err fc_serve_run(fc_llm *llm, fc_kv_pool *kv, const fc_serve_workload *w, con
     if (cfg->progress) fc_progress_end(&s.prog);
 done:
     for (int i = 0; i < n && s.rr; i++)
-        if (s.rr[i].seq >= 0 || s.rr[i].cap || s.rr[i].prompt.ids) release(&s, i);
+        if (!fc_kv_handle_is_none(s.rr[i].seq) || s.rr[i].cap || s.rr[i].prompt.ids) release(&s, i);
     fc_sampler_free(&s.smp);
-    free(s.rr), free(s.waitq), free(s.active), free(s.cq), free(s.batch), free(s.in), free(s.logits);
+    free(s.rr), free(s.waitq), free(s.active), free(s.cq), free(s.swq), free(s.batch), free(s.in), free(s.logits);
     return e;
 }

@@ -17,8 +17,9 @@
  *      straight to decode;
  *   4. decode: one step for every sequence ready to decode (continuous batching: sequences join as soon as
  *      they are compressed and leave as soon as they stop, at every step). If the step needs more blocks
- *      than are free, the most recently admitted sequences are preempted (recompute: their blocks freed,
- *      their tokens thrown away and counted, and they go back to the head of the queue) until it fits.
+ *      than are free, the most recently admitted sequences of the step are preempted (swapped out to host
+ *      memory with fc_kv_seq_swap_out, keeping their tokens and times) until it fits; swapped sequences
+ *      come back (swap_in, at the top of the next iterations, oldest first) before anything new is admitted.
  * A request never fails for lack of memory: it waits. One that the whole pool could never hold is refused
  * before the run starts, with the sizes in the message.
  *
