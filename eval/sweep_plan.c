@@ -80,8 +80,8 @@ static eff resolve(const fc_sweep_config *c, const fc_sweep_experiment *x, const
 /* A spec with its ratio applied (see eval_config.h); *once: the result does not depend on the ratio. */
 static char *apply_ratio(const char *spec, const char *ratio, const char *checkpoint, bool *once) {
     char r[32];
-    snprintf(r, sizeof r, "%.*s", (int)strcspn(ratio, "xX"), ratio);
-    const char *at = strstr(spec, "{ratio}");
+    snprintf(r, sizeof r, "%.*s", ratio ? (int)strcspn(ratio, "xX") : 0, ratio ? ratio : "");
+    const char *at = ratio ? strstr(spec, "{ratio}") : NULL;
     char *out = NULL;
     *once = false;
     if (at) {
@@ -93,7 +93,7 @@ static char *apply_ratio(const char *spec, const char *ratio, const char *checkp
         size_t name_len = strcspn(spec, ":");
         bool ccm = name_len == 3 && !strncmp(spec, "ccm", 3);
         bool has_opts = spec[name_len] == ':';
-        if (ccm || strstr(spec, "ratio=")) {
+        if (ccm || strstr(spec, "ratio=") || !ratio) { /* no ratios listed: the method's own default */
             *once = true;
             if (ccm && checkpoint && !strstr(spec, "weights=")) {
                 if (asprintf(&out, "%s%sweights=%s", spec, has_opts ? "," : ":", checkpoint) < 0) out = NULL;
@@ -154,9 +154,9 @@ static char *check_spec(const char *spec, const char *exp) {
 static fc_err plan_experiment(fc_sweep_plan *p, const fc_sweep_config *c, const fc_sweep_experiment *x,
                               const fc_sweep_overrides *o) {
     eff e = resolve(c, x, o);
-    static char *one[] = {"1x"};
-    const fc_yaml_strings one_ratio = {.items = one, .n = 1};
-    const fc_yaml_strings *ratios = e.ratios->n ? e.ratios : &one_ratio;
+    static char *none_listed[] = {NULL};
+    const fc_yaml_strings no_ratio = {.items = none_listed, .n = 1};
+    const fc_yaml_strings *ratios = e.ratios->n ? e.ratios : &no_ratio;
     fc_eval_batching_config def_batch = {15, 45, 90};
     const fc_eval_batching_config *batches = e.batching->n ? e.batching->items : &def_batch;
     size_t n_batches = e.batching->n ? e.batching->n : 1;
