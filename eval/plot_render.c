@@ -256,6 +256,9 @@ static fc_err quality_series(const char *dir, const char *data_dir, FILE *gp, in
         fprintf(gp, "quality_file_%d = ", *n_series), gp_str(gp, path), fprintf(gp, "\nquality_title_%d = ", *n_series);
         gp_str(gp, m);
         fputc('\n', gp);
+        if (!strcmp(m, "none") && n > 0) /* the full cache: a reference line across the chart */
+            fprintf(gp, "ref_exact = %.9g\nref_contains = %.9g\nref_top1 = %.9g\n", pts[0].exact, pts[0].contains,
+                    pts[0].top1);
     }
     free(used), free(pts);
     csv_free(&t);

@@ -192,9 +192,8 @@ static fc_err plan_experiment(fc_sweep_plan *p, const fc_sweep_config *c, const 
         arg(&a, "fc-eval"), arg(&a, "quality");
         common_model_args(&a, &e);
         for (size_t k = 0; k < n_specs; k++) arg(&a, "--method"), arg(&a, "%s", specs[k]);
-        if (e.samples) arg(&a, "--samples"), arg(&a, "%ld", e.samples);
+        if (e.samples) arg(&a, "--limit"), arg(&a, "%ld", e.samples); /* the first N records */
         arg(&a, "--max-new-tokens"), arg(&a, "%ld", e.max_new_tokens);
-        arg(&a, "--seed"), arg(&a, "%ld", e.seed);
         fc_sweep_run run = {.kind = FC_SWEEP_QUALITY, .experiment = x->name, .argv = a.v, .argc = a.n};
         snprintf(run.id, sizeof run.id, "%03d-%s-quality", p->n, x->name);
         sanitize(run.id);

@@ -102,6 +102,30 @@ check_ok "merge shards" "$FC_BIN/fc-eval" merge --out "$TMPD/merged" "$TMPD/s0" 
 check_grep "merge: 10 rows" 'merge: 10 run\(s\) copied, 0 already there; .*load.csv: 10 rows' "$TMPD/out"
 if cmp -s <(cut -d, -f1-8 "$R/load.csv") <(cut -d, -f1-8 "$TMPD/merged/load.csv"); then pass "merged table = one-machine table"
 else fail "merged load.csv differs from the single sweep's"; fi
+# a quality experiment beside a load one: fc-eval quality's table gathered into quality.csv, and its charts
+cat >"$TMPD/q.yaml" <<YAML
+kind: sweep
+name: q
+output_dir: $TMPD/results
+global:
+  model: tests/fixtures/vlm/minicpmv-tiny
+  data: tests/fixtures/data/gqa_list.json
+  images: tests/fixtures/data/gqa_images
+  methods: [none, knorm]
+  ratios: [2x]
+  rates: [50]
+  requests: 3
+  max_new_tokens: 3
+experiments:
+  - {name: answers, kind: quality}
+  - {name: serve, kind: load}
+YAML
+check_ok "sweep with a quality experiment" "$FC_BIN/fc-eval" sweep --config "$TMPD/q.yaml"
+check_grep "quality.csv gathered" '^answers,000-answers-quality,knorm,"knorm:ratio=2,scope=all",2,0.5,2,' "$TMPD/results/q/quality.csv"
+check_grep "quality.csv: the full cache agrees with itself" '^answers,000-answers-quality,none,none,1,0,2,[^,]*,[^,]*,0,1\.0+,1\.0+,' "$TMPD/results/q/quality.csv"
+for p in accuracy_vs_ratio fidelity_vs_ratio throughput_vs_rate; do
+  if head -c 8 "$TMPD/results/q/plots/$p.png" 2>/dev/null | grep -q PNG; then pass "quality sweep plot $p"; else fail "quality sweep plot $p missing"; fi
+done
 # bad sweep configs: one line each
 sed 's/max_new_tokens: 3/max_new_token: 3/' "$TMPD/sweep.yaml" >"$TMPD/bad1.yaml"
 check_error "sweep: misspelled key" "bad1.yaml:[0-9]+: unknown key 'max_new_token' in section 'global' \(did you mean 'max_new_tokens'\?\)" \
