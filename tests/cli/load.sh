@@ -126,6 +126,10 @@ check_grep "quality.csv: the full cache agrees with itself" '^answers,000-answer
 for p in accuracy_vs_ratio fidelity_vs_ratio throughput_vs_rate; do
   if head -c 8 "$TMPD/results/q/plots/$p.png" 2>/dev/null | grep -q PNG; then pass "quality sweep plot $p"; else fail "quality sweep plot $p missing"; fi
 done
+# the shipped sweep configs are valid; the tiny one plans 4+ methods x 3 ratios x 3 rates
+for f in configs/sweep-*.yaml; do check_ok "config --check $f" "$FC_BIN/fc-eval" config --check "$f"; done
+check_ok "sweep-tiny plan" "$FC_BIN/fc-eval" sweep --config configs/sweep-tiny.yaml --dry-run --out "$TMPD/tiny"
+check_grep "sweep-tiny: 3 none runs + 4 methods x 3 ratios x 3 rates" '^sweep configs/sweep-tiny.yaml: 39 runs' "$TMPD/out"
 # bad sweep configs: one line each
 sed 's/max_new_tokens: 3/max_new_token: 3/' "$TMPD/sweep.yaml" >"$TMPD/bad1.yaml"
 check_error "sweep: misspelled key" "bad1.yaml:[0-9]+: unknown key 'max_new_token' in section 'global' \(did you mean 'max_new_tokens'\?\)" \
