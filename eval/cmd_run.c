@@ -71,6 +71,12 @@ static fc_err generate_compressed(const run_opts *o, fc_eval_vlm *v, fc_kv_pool 
         goto done;
     }
     fc_serve_print_compress(stdout, cm, &r);
+    fc_compress_note note;
+    char text[1024];
+    fc_serve_method_note(cm, &v->req, o->hold_last ? v->req.n_ids - 1 : v->req.n_ids, llm->cfg.num_layers, NULL, &note);
+    fc_compress_note_text(cm, &note, NULL, 0, text, sizeof text);
+    if (note.below_window) fprintf(stderr, "fc-eval: warning: %s\n", text);
+    else if (text[0]) printf("note: %s\n", text);
     fc_rng_seed(&rng, gp->seed, 0);
     for (;;) {
         int32_t t = fc_sample(logits, V, gp, &rng, &smp);

@@ -111,6 +111,19 @@ static cJSON *summary_json(const fc_quality_report *r, int j) {
     cJSON_AddNumberToObject(o, "kv_bytes_mean", s.kv_bytes_mean);
     cJSON_AddNumberToObject(o, "kv_bytes_full_mean", s.kv_bytes_full_mean);
     cJSON_AddNumberToObject(o, "achieved_ratio", s.achieved_ratio);
+    if (m->m && s.budget_min >= 0 && r->res->n_records > 0) { /* what a scorer kept per kv head and layer */
+        cJSON *b = cJSON_AddObjectToObject(o, "budgets");
+        cJSON_AddNumberToObject(b, "entries_per_layer_min", s.budget_min);
+        cJSON_AddNumberToObject(b, "entries_per_layer_max", s.budget_max);
+        cJSON_AddNumberToObject(b, "records_budget_below_window", s.below_window);
+        cJSON_AddNumberToObject(b, "records_uniform_fallback", s.uniform_fallback);
+        int budgets[1024], L = r->n_layers < 1024 ? r->n_layers : 1024;
+        fc_compress_note n;
+        const fc_quality_cell *c0 = &r->res->cells[j];
+        fc_compress_note_make(m->m, c0->note.S, L, budgets, &n);
+        cJSON_AddNumberToObject(b, "first_record_candidates", c0->note.S);
+        cJSON_AddItemToObject(b, "first_record_layer_budgets", cJSON_CreateIntArray(budgets, L));
+    }
     return o;
 }
 
@@ -134,7 +147,7 @@ fc_err fc_quality_write(const fc_quality_report *r, const char *dir) {
     return write_atomic(dir, "quality.json", write_json, r);
 }
 
-void fc_quality_print_table(const fc_quality_report *r, FILE *f) {
+void fc_quality_print_table(const fc_quality_report *r, FILE *f, FILE *warn) {
     fprintf(f, "%-28s %7s %7s %8s %10s %7s %7s %6s %12s %8s\n", "method", "ratio", "exact", "contains", "KL (nats)",
             "top-1", "greedy=", "div@", "KV bytes", "achieved");
     for (int j = 0; j < r->n_methods; j++) {
@@ -147,5 +160,20 @@ void fc_quality_print_table(const fc_quality_report *r, FILE *f) {
                 fc_quality_method_ratio(&r->methods[j]), 100 * s.accuracy_exact, 100 * s.accuracy_contains, s.kl_mean,
                 100 * s.top1_agreement, 100 * s.greedy_identical, s.first_divergence_mean, s.kv_bytes_mean,
                 s.achieved_ratio);
+    }
+    for (int j = 1; j < r->n_methods; j++) {
+        fc_quality_summary s;
+        fc_quality_summarize(r->res, j, &s);
+        const fc_quality_method *m = &r->methods[j];
+        if (s.uniform_fallback)
+            fprintf(f, "note: %s: uniform budget on %d of %d records (S*(1-cr)/beta < window: no pyramid), %d..%d "
+                       "entries per layer\n", m->spec, s.uniform_fallback, s.n, s.budget_min, s.budget_max);
+        else if (!strcmp(fc_quality_method_name(m), "pyramidkv"))
+            fprintf(f, "note: %s: per-layer budgets %d..%d entries (quality.json lists them)\n", m->spec, s.budget_min,
+                    s.budget_max);
+        if (s.below_window)
+            fprintf(warn, "fc-eval: warning: %s: on %d of %d records the budget (%d entries) was below the window of "
+                          "%d: ties among window positions decided which were kept\n", m->spec, s.below_window, s.n,
+                    s.budget_min, fc_compress_window(m->m));
     }
 }

@@ -29,6 +29,7 @@ typedef struct {
     int n_methods;
     const fc_quality_result *res;
     cJSON *config;       /* the effective configuration, copied into quality.json (borrowed) */
+    int n_layers;        /* the decoder's, for the per-layer budgets */
 } fc_quality_report;
 
 /* Method i's short name ("none" for the full cache) and full spec. */
@@ -40,7 +41,8 @@ double fc_quality_method_ratio(const fc_quality_method *m);
  * file. */
 fc_err fc_quality_write(const fc_quality_report *r, const char *dir);
 
-/* The one-screen table. */
-void fc_quality_print_table(const fc_quality_report *r, FILE *f);
+/* The one-screen table, then a line per method whose budgets need a word (pyramidkv's fallback, the window
+ * cut by ties: those go to warn, the rest to f). */
+void fc_quality_print_table(const fc_quality_report *r, FILE *f, FILE *warn);
 
 #endif

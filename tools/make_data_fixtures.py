@@ -108,6 +108,34 @@ def make_fixtures():
         ]})
 
 
+def make_kvpress_budgets():
+    """Entries kvpress 0.5.5 keeps per layer (compute_n_kept, PyramidKVPress.get_layer_budget) for the claims of
+    `fc-eval methods`; tests/cli/methods_budgets.sh compares `fc-eval methods --check --tokens --layers`."""
+    import importlib.metadata
+    from kvpress import PyramidKVPress
+    from kvpress.utils import compute_n_kept
+
+    class Cfg:
+        num_hidden_layers = 1
+
+    class Layer:
+        config = Cfg()
+
+        def __init__(self, i):
+            self.layer_idx = i
+
+    lines = [f"# method ratio tokens layers | entries kept per layer (kvpress {importlib.metadata.version('kvpress')})"]
+    for ratio, S, L in ((5, 100, 32), (5, 600, 32), (5, 10, 2), (3, 99, 4), (4, 600, 4), (10, 1000, 2)):
+        cr = 1 - 1 / ratio
+        lines.append(f"knorm {ratio} {S} {L} | " + " ".join([str(compute_n_kept(S, cr))] * L))
+    for ratio, S, L in ((5, 600, 32), (5, 100, 2), (5, 6400, 8), (5, 8000, 8), (2, 3000, 28), (2, 2000, 4), (10, 20000, 32)):
+        Cfg.num_hidden_layers = L
+        p = PyramidKVPress(compression_ratio=1 - 1 / ratio)
+        lines.append(f"pyramidkv {ratio} {S} {L} | " + " ".join(str(p.get_layer_budget(Layer(i), S)) for i in range(L)))
+    with open(os.path.join(FIX, "kvpress_budgets.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def make_ccm_heldout():
     """Copies of the tiny LLaVA CCM fixture (tools/make_compress_fixtures.py) with the train_ids / val_ids
     metadata fc-train writes: one that trained on an id of llava.json, one whose ids are all elsewhere."""
@@ -222,6 +250,7 @@ def make_corpus():
 def main():
     make_fixtures()
     make_ccm_heldout()
+    make_kvpress_budgets()
     make_corpus()
     ver = (f"python {sys.version.split()[0]}, numpy {np.__version__}, Pillow {PIL.__version__}, "
            f"safetensors {safetensors.__version__}\n")

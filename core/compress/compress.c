@@ -231,6 +231,12 @@ bool fc_compress_renumbers_positions(const fc_compress_method *m) {
 
 bool fc_compress_uniform_length(const fc_compress_method *m) { return m->def->budget == NULL; }
 
+int fc_compress_layer_budget(const fc_compress_method *m, int S, int layer, int n_layers) {
+    if (!m->def->score) return -1;
+    fc_compress_inputs in = {.S = S, .layer = layer, .n_layers = n_layers};
+    return m->def->budget ? m->def->budget(&m->o, &in, S) : fc_compress_n_kept(S, fc_compress_cr(m->o.ratio));
+}
+
 double fc_compress_kvpress_ratio(const fc_compress_method *m) { return fc_compress_cr(fc_compress_ratio(m)); }
 
 /* ---- one layer ---- */

@@ -122,6 +122,11 @@ fc_err fc_compress_scores(const fc_compress_method *m, const fc_compress_inputs 
 fc_err fc_compress_qstats_compute(fc_compress_qstats *st, const float *q, int H, int S, int D, int skip);
 void fc_compress_qstats_free(fc_compress_qstats *st);
 
+/* Entries per kv head a scorer keeps in `layer` (of n_layers) of a prefix of S candidate tokens (scope=all;
+ * with scope=image, S is the image tokens' count): kvpress's compute_n_kept, or PyramidKV's per-layer budget.
+ * -1 for mergers (ccm), whose output length depends on the segments. */
+int fc_compress_layer_budget(const fc_compress_method *m, int S, int layer, int n_layers);
+
 /* kvpress's compute_n_kept: max(1, (int)(S * (1 - cr))), 0 when cr >= 1. */
 int fc_compress_n_kept(int S, double compression_ratio);
 

@@ -1,4 +1,4 @@
-/* kv_internal.h: what the pool's files share (kv_pool.c, kv_pool_swap.c, kv_pool_check.c): handle and
+/* kv_internal.h: what the pool's files share (kv_pool.c, kv_pool_layer.c, kv_pool_swap.c, kv_pool_check.c): handle and
  * owner checks, block reference counting, storage copies. Not for callers of the pool. */
 #ifndef FC_KV_INTERNAL_H
 #define FC_KV_INTERNAL_H
@@ -21,6 +21,12 @@ void fc_kv__note_peak(fc_kv_pool *pool);
 fc_err fc_kv__table_cap(fc_kv_table *t, int64_t need);
 /* Drops blocks [keep, n_blocks) of a table. */
 void fc_kv__table_release_from(fc_kv_pool *pool, fc_kv_table *t, int keep);
+
+/* Gives table t its own copy of its block at index i (ref > 1 there); copy = false when the caller will
+ * overwrite every slot it reads. The caller checked that a block is free. */
+fc_err fc_kv__cow(fc_kv_pool *pool, fc_kv_table *t, int i, bool copy);
+/* Address of entry i's row of `layer` in the K or V storage; asserts a live handle and a reserved slot. */
+void *fc_kv__slot(const fc_kv_pool *pool, void *store, fc_kv_handle h, int layer, int i);
 
 /* Copies `rows` token rows (K or V, pool dtype) between storage and host or storage and storage. */
 fc_err fc_kv__copy(const fc_kv_pool *pool, void *dst, bool dst_store, const void *src, bool src_store, size_t bytes);

@@ -1,6 +1,7 @@
 /* kv_pool.c: the paged KV pool (see kv_pool.h): layer-block storage, one free list of reference-counted
  * blocks, a block table and a length per layer of each sequence, generation-tagged handles, exact
- * accounting. Swapping is in kv_pool_swap.c, the consistency check and stats in kv_pool_check.c.
+ * accounting. Compression's layer calls are in kv_pool_layer.c, swapping in kv_pool_swap.c, the
+ * consistency check and stats in kv_pool_check.c.
  *
  * Lengths and block counts are int (the API's unit) but every sum or rounding is done in int64 first and
  * checked, so no request, however large, wraps around a check (issue 10, defect 2). */
@@ -111,9 +112,7 @@ static fc_err block_copy(fc_kv_pool *pool, int32_t dst, int32_t src) {
                        true, pool->block_bytes);
 }
 
-/* Gives table t its own copy of its block at index i (ref > 1 there); copy = false when the caller will
- * overwrite every slot it reads. The caller checked that a block is free. */
-static fc_err cow(fc_kv_pool *pool, fc_kv_table *t, int i, bool copy) {
+fc_err fc_kv__cow(fc_kv_pool *pool, fc_kv_table *t, int i, bool copy) {
     int32_t old = t->blocks[i], nb = fc_kv__take(pool);
     fc_err e = copy ? block_copy(pool, nb, old) : FC_OK;
     if (e) {
@@ -399,7 +398,7 @@ fc_err fc_kv_seq_reserve(fc_kv_pool *pool, fc_kv_handle h, int n) {
                              "kv pool: reserve"));
     for (int l = 0; l < pool->p.n_layers; l++) {
         fc_kv_table *t = &s->layers[l];
-        if (tail_shared(pool, t, n)) FC_TRY(cow(pool, t, t->len / pool->p.block_size, true));
+        if (tail_shared(pool, t, n)) FC_TRY(fc_kv__cow(pool, t, t->len / pool->p.block_size, true));
         int need = (int)fc_kv_blocks_for(pool, t->len + (int64_t)n);
         while (t->n_blocks < need) t->blocks[t->n_blocks++] = fc_kv__take(pool);
     }
@@ -474,7 +473,7 @@ fc_err fc_kv_seq_rollback(fc_kv_pool *pool, fc_kv_handle h, const fc_kv_layer_ma
 
 /* ---- storage access ---- */
 
-static void *slot(const fc_kv_pool *pool, void *store, fc_kv_handle h, int layer, int i) {
+void *fc_kv__slot(const fc_kv_pool *pool, void *store, fc_kv_handle h, int layer, int i) {
     const fc_kv_seq *s = fc_kv__get(pool, h, FC_KV_SLOT_LIVE);
     FC_ASSERT(s && layer >= 0 && layer < pool->p.n_layers);
     const fc_kv_table *t = &s->layers[layer];
@@ -482,8 +481,8 @@ static void *slot(const fc_kv_pool *pool, void *store, fc_kv_handle h, int layer
     return fc_kv__row(pool, store, (size_t)t->blocks[i / pool->p.block_size], (size_t)(i % pool->p.block_size));
 }
 
-void *fc_kv_slot_k(const fc_kv_pool *pool, fc_kv_handle h, int layer, int i) { return slot(pool, pool->k, h, layer, i); }
-void *fc_kv_slot_v(const fc_kv_pool *pool, fc_kv_handle h, int layer, int i) { return slot(pool, pool->v, h, layer, i); }
+void *fc_kv_slot_k(const fc_kv_pool *pool, fc_kv_handle h, int layer, int i) { return fc_kv__slot(pool, pool->k, h, layer, i); }
+void *fc_kv_slot_v(const fc_kv_pool *pool, fc_kv_handle h, int layer, int i) { return fc_kv__slot(pool, pool->v, h, layer, i); }
 
 static fc_tensor storage_view(const fc_kv_pool *pool, void *data) {
     int64_t shape[4] = {pool->n_lblocks, pool->p.block_size, pool->p.n_kv_heads, pool->p.head_dim};
@@ -498,103 +497,7 @@ fc_tensor fc_kv_layer_v(const fc_kv_pool *pool, int layer) {
     return storage_view(pool, pool->v);
 }
 
-/* ---- compression ---- */
-
-static fc_err layer_check(const fc_kv_pool *pool, fc_kv_handle h, int layer, fc_kv_seq **s, const char *what) {
-    FC_TRY(fc_kv__check(pool, h, FC_KV_SLOT_LIVE, s, what));
-    if (layer < 0 || layer >= pool->p.n_layers)
-        return fc_err_set(FC_EINVAL, "kv pool: %s: layer %d outside [0, %d)", what, layer, pool->p.n_layers);
-    if (pool->p.device != FC_DEVICE_CPU)
-        return fc_err_set(FC_EUNSUPPORTED, "kv pool: %s: pool on %s (CPU only for now)", what,
-                          fc_device_name(pool->p.device));
-    return FC_OK;
-}
-
-/* Copies between one layer's paged rows and a contiguous [Hkv, S, D] f32 array, one (entry, head) row
- * of D at a time. */
-static void copy_layer(const fc_kv_pool *pool, fc_kv_handle h, int layer, void *store, float *flat, int S, bool out) {
-    int Hkv = pool->p.n_kv_heads, D = pool->p.head_dim;
-    size_t esz = fc_dtype_size(pool->p.dtype);
-    for (int i = 0; i < S; i++) {
-        char *row = slot(pool, store, h, layer, i);
-        for (int hh = 0; hh < Hkv; hh++) {
-            float *f = flat + ((size_t)hh * S + i) * D;
-            void *r = row + (size_t)hh * D * esz;
-            if (out)
-                fc_dtype_convert(f, FC_DTYPE_F32, r, pool->p.dtype, (size_t)D);
-            else
-                fc_dtype_convert(r, pool->p.dtype, f, FC_DTYPE_F32, (size_t)D);
-        }
-    }
-}
-
-fc_err fc_kv_gather_layer(const fc_kv_pool *pool, fc_kv_handle h, int layer, float *k, float *v) {
-    fc_kv_seq *s = NULL;
-    FC_TRY(layer_check(pool, h, layer, &s, "gather"));
-    int len = s->layers[layer].len;
-    if (k) copy_layer(pool, h, layer, pool->k, k, len, true);
-    if (v) copy_layer(pool, h, layer, pool->v, v, len, true);
-    return FC_OK;
-}
-
-/* Shared blocks among the first nb of a table (those a write of [0, S) touches). */
-static int shared_in(const fc_kv_pool *pool, const fc_kv_table *t, int64_t nb) {
-    int c = 0;
-    for (int64_t b = 0; b < nb && b < t->n_blocks; b++) c += pool->ref[t->blocks[b]] > 1;
-    return c;
-}
-
-fc_err fc_kv_write_layer(fc_kv_pool *pool, fc_kv_handle h, int layer, const float *k, const float *v, int S) {
-    fc_kv_seq *s = NULL;
-    FC_TRY(layer_check(pool, h, layer, &s, "write"));
-    fc_kv_table *t = &s->layers[layer];
-    int64_t slots = (int64_t)t->n_blocks * pool->p.block_size;
-    if (S < 0 || S > slots)
-        return fc_err_set(FC_EINVAL, "kv pool: write of %d entries to layer %d of sequence %u#%u with %lld slots", S,
-                          layer, h.slot, h.gen, (long long)slots);
-    int64_t nb = fc_kv_blocks_for(pool, S);
-    int copies = shared_in(pool, t, nb);
-    if (copies > pool->n_free)
-        return fc_err_set(FC_ENOMEM, "kv pool full: write to sequence %u#%u layer %d copies %d shared blocks, %d free",
-                          h.slot, h.gen, layer, copies, pool->n_free);
-    for (int64_t b = 0; b < nb; b++) /* entries of a shared block past S stay readable: copy, not just take */
-        if (pool->ref[t->blocks[b]] > 1) FC_TRY(cow(pool, t, (int)b, true));
-    fc_kv__note_peak(pool);
-    if (k) copy_layer(pool, h, layer, pool->k, (float *)k, S, false);
-    if (v) copy_layer(pool, h, layer, pool->v, (float *)v, S, false);
-    return FC_OK;
-}
-
-fc_err fc_kv_seq_replace(fc_kv_pool *pool, fc_kv_handle h, const int *lens, const float *const *k,
-                         const float *const *v) {
-    fc_kv_seq *s = NULL;
-    FC_TRY(layer_check(pool, h, 0, &s, "replace"));
-    int64_t copies = 0;
-    for (int l = 0; l < pool->p.n_layers; l++) {
-        const fc_kv_table *t = &s->layers[l];
-        if (lens[l] < 0 || lens[l] > t->len || !k[l] || !v[l])
-            return fc_err_set(FC_EINVAL, "kv pool: replace layer %d of sequence %u#%u (%d entries) by %d entries%s", l,
-                              h.slot, h.gen, t->len, lens[l], !k[l] || !v[l] ? " without K or V" : "");
-        copies += shared_in(pool, t, fc_kv_blocks_for(pool, lens[l]));
-    }
-    if (copies > pool->n_free)
-        return fc_err_set(FC_ENOMEM, "kv pool full: replacing sequence %u#%u copies %lld shared blocks, %d free",
-                          h.slot, h.gen, (long long)copies, pool->n_free);
-    /* from here nothing can fail: shared blocks get fresh private ones (every slot of [0, lens) is
-     * overwritten and the rest truncated away, so no copy), then the rows, then the surplus goes */
-    for (int l = 0; l < pool->p.n_layers; l++) {
-        fc_kv_table *t = &s->layers[l];
-        int nb = (int)fc_kv_blocks_for(pool, lens[l]);
-        for (int b = 0; b < nb; b++)
-            if (pool->ref[t->blocks[b]] > 1) FC_ASSERT(cow(pool, t, b, false) == FC_OK);
-        fc_kv__note_peak(pool);
-        copy_layer(pool, h, l, pool->k, (float *)k[l], lens[l], false);
-        copy_layer(pool, h, l, pool->v, (float *)v[l], lens[l], false);
-        t->len = lens[l];
-        fc_kv__table_release_from(pool, t, nb);
-    }
-    return FC_OK;
-}
+/* ---- truncation (compression's gather / write / replace are in kv_pool_layer.c) ---- */
 
 fc_err fc_kv_truncate(fc_kv_pool *pool, fc_kv_handle h, int S) {
     fc_kv_seq *s = NULL;

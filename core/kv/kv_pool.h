@@ -61,6 +61,9 @@
  *   preemption  fc_kv_seq_swap_out copies a sequence (per-layer lengths, next_pos) to host memory and frees
  *               its blocks; fc_kv_seq_swap_in brings it back under the same handle (FC_ENOMEM, nothing
  *               changed, when the blocks are not free yet);
+ *   steps       fc_llm_forward_each (llm.h) runs a batch and refuses, alone and untouched, the inputs that
+ *               lack blocks (FC_ENOMEM) or are bad (FC_EINVAL), so the step defers them;
+ *   compression fc_compress_sequence (compress_seq.h) is all or nothing, via fc_kv_seq_replace;
  *   checks      fc_kv_pool_check verifies that no block is lost or owned twice (tests, debug builds).
  */
 #ifndef FC_KV_POOL_H
@@ -241,7 +244,9 @@ fc_err fc_kv_seq_rollback(fc_kv_pool *pool, fc_kv_handle h, const fc_kv_layer_ma
 
 /* Pointer to entry i's K (or V) row [Hkv, D] in `layer`, in the pool's dtype. i must be inside that
  * layer's reserved blocks and the handle live (an invariant, asserted). Write only into slots at or past
- * the layer's length that fc_kv_seq_reserve made room for: those are never shared. */
+ * the layer's length that fc_kv_seq_reserve made room for, with no fork of the sequence in between (a
+ * fork shares the partly filled tail block again; reserve once more before writing, as fc_llm_forward
+ * does in every call): such slots are never shared. */
 void *fc_kv_slot_k(const fc_kv_pool *pool, fc_kv_handle h, int layer, int i);
 void *fc_kv_slot_v(const fc_kv_pool *pool, fc_kv_handle h, int layer, int i);
 /* The storage as a 4-D view [n_blocks * L, block_size, Hkv, D] (for the paged attention op, with the

@@ -2,6 +2,7 @@
 #include "core/serve/prefill_compress.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/base/mem.h"
 #include "core/model/llm_capture.h"
@@ -85,6 +86,17 @@ void fc_serve_mark_free(fc_serve_mark *mk) {
     free(mk->layer_len);
     mk->layer_len = NULL;
     mk->n_layers = 0;
+}
+
+void fc_serve_method_note(const fc_compress_method *m, const fc_vlm_request *req, int n, int n_layers, int *budgets,
+                          fc_compress_note *note) {
+    int S = n;
+    if (strstr(fc_compress_spec(m), "scope=image")) { /* the method then scores the image tokens only */
+        S = 0;
+        for (int i = 0; i < req->n_spans; i++)
+            if (req->spans[i].start + req->spans[i].len <= n) S += req->spans[i].len;
+    }
+    fc_compress_note_make(m, S, n_layers, budgets, note);
 }
 
 void fc_serve_print_compress(FILE *f, const fc_compress_method *m, const fc_compress_seq_result *r) {

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "core/compress/compress_notes.h"
 #include "core/compress/compress_seq.h"
 #include "core/model/llm.h"
 #include "core/model/vlm.h"
@@ -63,6 +64,11 @@ fc_err fc_serve_mark_take(fc_serve_mark *mk, const fc_kv_pool *kv, fc_kv_handle 
  * entries return to the pool. FC_EINVAL if a layer is now shorter than marked (not a rewind). */
 fc_err fc_serve_mark_rewind(const fc_serve_mark *mk, fc_kv_pool *kv, fc_kv_handle seq);
 void fc_serve_mark_free(fc_serve_mark *mk);
+
+/* What m will keep of a request whose first n tokens are compressed (compress_notes.h): the candidates are
+ * those n tokens, or the image tokens among them under scope=image. budgets: NULL or (n_layers). */
+void fc_serve_method_note(const fc_compress_method *m, const fc_vlm_request *req, int n, int n_layers, int *budgets,
+                          fc_compress_note *note);
 
 /* One line for people: "compress <spec>: <before> -> <after> tokens per layer (<x>x achieved, kvpress
  * compression_ratio <cr>), KV <bytes> -> <bytes> bytes, <ms> ms"; <after> is "min..max" when layers differ. */

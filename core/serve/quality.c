@@ -108,6 +108,9 @@ static fc_err run_method(run_ctx *c, const fc_vlm_request *req, const fc_compres
     cell->entries_before = r.entries_before, cell->entries_after = r.entries_after;
     cell->compress_seconds = r.seconds;
     cell->prompt_tokens = req->n_ids;
+    if (m) fc_serve_method_note(m, req, c->o->hold_last ? req->n_ids - 1 : req->n_ids, llm->cfg.num_layers, NULL,
+                                &cell->note);
+    else cell->note = (fc_compress_note){.S = r.len_before, .budget_min = r.len_before, .budget_max = r.len_before};
     if (L > 1) { /* teacher forcing: answer tokens 0..L-2 give the rows predicting 1..L-1 */
         fc_llm_seq_input tf = {.seq = seq, .ids = c->answer, .n = L - 1};
         if ((e = fc_llm_forward(llm, c->kv, &tf, 1, FC_LLM_ROWS_ALL, rows + V, NULL))) goto done;
@@ -252,6 +255,9 @@ void fc_quality_summarize(const fc_quality_result *r, int method, fc_quality_sum
         s->greedy_identical += c->greedy_identical, s->first_divergence_mean += c->first_divergence;
         s->kv_bytes_mean += (double)c->kv_bytes, s->kv_bytes_full_mean += (double)c->kv_bytes_full;
         eb += (double)c->entries_before, ea += (double)c->entries_after;
+        s->below_window += c->note.below_window, s->uniform_fallback += c->note.uniform_fallback;
+        if (i == 0 || c->note.budget_min < s->budget_min) s->budget_min = c->note.budget_min;
+        if (i == 0 || c->note.budget_max > s->budget_max) s->budget_max = c->note.budget_max;
     }
     if (s->n) {
         double n = s->n;

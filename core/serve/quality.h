@@ -26,6 +26,7 @@
 
 #include "core/base/progress.h"
 #include "core/compress/compress.h"
+#include "core/compress/compress_notes.h"
 #include "core/model/vlm.h"
 #include "data/answer_score.h"
 #include "data/dataset.h"
@@ -59,6 +60,7 @@ typedef struct {
     int64_t entries_before, entries_after;
     int prompt_tokens;
     double compress_seconds;
+    fc_compress_note note;     /* what a scorer kept (budgets per layer, window ties, pyramid fallback) */
 } fc_quality_cell;
 
 typedef struct {
@@ -83,6 +85,8 @@ typedef struct {
     double greedy_identical, first_divergence_mean;
     double kv_bytes_mean, kv_bytes_full_mean;
     double achieved_ratio;                      /* sum entries_before / sum entries_after */
+    int below_window, uniform_fallback;         /* records where the window was cut by ties / pyramidkv fell back */
+    int budget_min, budget_max;                 /* entries kept per head per layer over records (-1: a merger) */
 } fc_quality_summary;
 
 void fc_quality_summarize(const fc_quality_result *r, int method, fc_quality_summary *s);

@@ -54,6 +54,12 @@ done
 check_ok "quality milebench" "$FC_BIN/fc-eval" quality --model tests/fixtures/vlm/minicpmv-tiny --data $F/milebench \
   --method knorm:ratio=2 --max-new-tokens 4 --out "$TMPD/mb"
 check_grep "milebench rows" '^knorm,"knorm:ratio=2,scope=all",2,0\.5,3,' "$TMPD/mb/quality.csv"
+# window ties and pyramid budgets are reported (the tiny prompts are ~108 tokens: 5x keeps ~21 < window 64)
+check_ok "quality window warning" "$FC_BIN/fc-eval" quality --model tests/fixtures/vlm/minicpmv-tiny --data $F/milebench \
+  --method snapkv:ratio=5 pyramidkv:ratio=2,window=4 --max-new-tokens 2 --out "$TMPD/mbw"
+check_grep "snapkv window warning" '^fc-eval: warning: snapkv:ratio=5: on 3 of 3 records the budget \([0-9]+ entries\) was below the window of 64' "$TMPD/err"
+check_grep "pyramidkv budgets note" '^note: pyramidkv:ratio=2,window=4: per-layer budgets [0-9]+\.\.[0-9]+ entries' "$TMPD/out"
+check_grep "pyramidkv budgets in json" '"first_record_layer_budgets":' "$TMPD/mbw/quality.json"
 check_ok "quality gqa" "$FC_BIN/fc-eval" quality --model tests/fixtures/vlm/minicpmv-tiny --data $F/gqa_list.json \
   --images $F/gqa_images --method tova:ratio=2 --max-new-tokens 2 --out "$TMPD/gqa"
 check_grep "gqa suffix" 'Answer the question using a single word or phrase\.' "$TMPD/gqa/quality.json"
