@@ -46,6 +46,7 @@ typedef struct {
     int last_decoding;
     /* per-step buffers, sized for D */
     fc_llm_seq_input *in;
+    fc_err *status;         /* per input of a forward (fc_llm_forward_each) */
     int *batch;
     float *logits;          /* (D, V) */
     fc_sampler smp;
@@ -243,13 +244,28 @@ static fc_err stage_prefill(run_state *s, bool *ran) {
         s->in[k].capture = r->cap;
         r->next_in = r->prompt.ids[q->n_prompt - 1];
     }
-    if (!e) e = fc_llm_forward(s->llm, s->kv, s->in, nb, FC_LLM_ROWS_LAST, NULL, NULL);
+    if (!e) e = fc_llm_forward_each(s->llm, s->kv, s->in, nb, FC_LLM_ROWS_LAST, NULL, NULL, s->status, NULL);
     if (e) return e;
     double t_end = now(s);
+    /* a prompt the pool refused (admission counted its blocks, so only if the count was off) goes back to
+     * the head of the queue, in order, its sequence and buffers released; a bad input is a bug: an error */
+    for (int k = nb - 1; k >= 0; k--) {
+        int i = s->batch[k];
+        if (s->status[k] == FC_OK) continue;
+        if (s->status[k] != FC_ENOMEM)
+            return fc_err_set(s->status[k], "request %d: prefill refused: %s", s->reqs[i].id, fc_errmsg());
+        release(s, i);
+        s->rr[i].st = ST_WAITING;
+        reset_times(&s->reqs[i]);
+        memmove(s->waitq + 1, s->waitq, (size_t)s->n_wait * sizeof *s->waitq);
+        s->waitq[0] = i;
+        s->n_wait++;
+    }
     for (int k = 0; k < nb; k++) {
         int i = s->batch[k];
         req_run *r = &s->rr[i];
         fc_serve_req *q = &s->reqs[i];
+        if (s->status[k] != FC_OK) continue;
         q->t_prefill_end = t_end;
         q->kv_bytes_prefill = fc_kv_seq_bytes(s->kv, r->seq);
         if (c->method) {
@@ -299,7 +315,7 @@ static fc_err stage_decode(run_state *s, bool *ran) {
     for (int k = 0; k < nb; k++)
         s->in[k] = (fc_llm_seq_input){.seq = s->rr[s->batch[k]].seq, .ids = &s->rr[s->batch[k]].next_in, .n = 1};
     double t_start = now(s);
-    FC_TRY(fc_llm_forward(s->llm, s->kv, s->in, nb, FC_LLM_ROWS_LAST, s->logits, NULL));
+    FC_TRY(fc_llm_forward_each(s->llm, s->kv, s->in, nb, FC_LLM_ROWS_LAST, s->logits, NULL, s->status, NULL));
     double t = now(s);
     s->tr->s_decode += t - t_start;
     s->tr->n_decode_steps++;
@@ -310,6 +326,8 @@ static fc_err stage_decode(run_state *s, bool *ran) {
         int i = s->batch[k];
         req_run *r = &s->rr[i];
         fc_serve_req *q = &s->reqs[i];
+        if (s->status[k] == FC_ENOMEM) continue; /* refused for blocks (not expected after the count): next step */
+        if (s->status[k] != FC_OK) return fc_err_set(s->status[k], "request %d: decode refused: %s", q->id, fc_errmsg());
         int32_t tok = fc_sample(s->logits + (size_t)k * s->V, s->V, &c->gen, &r->rng, &s->smp);
         if (r->st == ST_READY) q->t_first_token = t, r->st = ST_DECODING;
         bool eos = false;
@@ -393,8 +411,9 @@ fc_err fc_serve_run(fc_llm *llm, fc_kv_pool *kv, const fc_serve_workload *w, con
     s.swq = fc_malloc((size_t)n * sizeof(int), "load queue");
     s.batch = fc_malloc((size_t)Bmax * sizeof(int), "load batch");
     s.in = fc_malloc((size_t)Bmax * sizeof *s.in, "load batch");
+    s.status = fc_malloc((size_t)Bmax * sizeof *s.status, "load batch");
     s.logits = fc_malloc((size_t)D * (size_t)s.V * sizeof(float), "load logits");
-    if (!s.rr || !s.waitq || !s.active || !s.cq || !s.swq || !s.batch || !s.in || !s.logits) e = FC_ENOMEM;
+    if (!s.rr || !s.waitq || !s.active || !s.cq || !s.swq || !s.batch || !s.in || !s.status || !s.logits) e = FC_ENOMEM;
     if (!e) e = fc_sampler_init(&s.smp, s.V);
     for (int i = 0; i < n && !e; i++) {
         fc_serve_req *q = &reqs[i];
@@ -431,6 +450,6 @@ done:
     for (int i = 0; i < n && s.rr; i++)
         if (!fc_kv_handle_is_none(s.rr[i].seq) || s.rr[i].cap || s.rr[i].prompt.ids) release(&s, i);
     fc_sampler_free(&s.smp);
-    free(s.rr), free(s.waitq), free(s.active), free(s.cq), free(s.swq), free(s.batch), free(s.in), free(s.logits);
+    free(s.rr), free(s.waitq), free(s.active), free(s.cq), free(s.swq), free(s.batch), free(s.in), free(s.status), free(s.logits);
     return e;
 }
