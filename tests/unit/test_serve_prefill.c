@@ -46,7 +46,7 @@ static void teardown(ctx *c) {
 static void test_hold_last_matches_plain_prefill(fc_test *t) {
     ctx c;
     if (!setup(t, &c)) return teardown(&c);
-    int s0 = -1, s1 = -1;
+    fc_kv_handle s0 = FC_KV_NONE, s1 = FC_KV_NONE;
     fc_compress_seq_result r;
     fc_err e = fc_kv_seq_create(c.kv, &s0);
     if (!e) e = fc_vlm_prefill(c.m, c.kv, &c.req, s0, FC_LLM_ROWS_LAST, c.a);
@@ -66,7 +66,7 @@ static void test_keep_all_method_equals_none(fc_test *t) {
     ctx c;
     if (!setup(t, &c)) return teardown(&c);
     fc_compress_method *cm = NULL;
-    int s0 = -1, s1 = -1;
+    fc_kv_handle s0 = FC_KV_NONE, s1 = FC_KV_NONE;
     fc_compress_seq_result r;
     fc_err e = fc_compress_create("knorm:ratio=1", &cm);
     if (!e) e = fc_kv_seq_create(c.kv, &s0);
@@ -85,7 +85,7 @@ static void test_mark_rewind_restores(fc_test *t) {
     fc_compress_method *cm = NULL;
     fc_serve_mark mk = {0};
     fc_kv_stats st0, st1;
-    int seq = -1;
+    fc_kv_handle seq = FC_KV_NONE;
     int32_t tok[3] = {5, 6, 7};
     fc_err e = fc_compress_create("knorm:ratio=3", &cm);
     if (!e) e = fc_kv_seq_create(c.kv, &seq);
@@ -119,7 +119,7 @@ static void test_hold_last_one_token_prompt(fc_test *t) {
     ctx c;
     if (!setup(t, &c)) return teardown(&c);
     fc_vlm_request one = {.ids = c.req.ids, .n_ids = 1};
-    int seq = -1;
+    fc_kv_handle seq = FC_KV_NONE;
     fc_err e = fc_kv_seq_create(c.kv, &seq);
     if (!e) e = fc_serve_prompt_to_cache(c.m->llm, c.kv, &one, seq, NULL, true, c.a, NULL);
     teardown(&c);
