@@ -23,9 +23,11 @@
  * A request never fails for lack of memory: it waits. One that the whole pool could never hold is refused
  * before the run starts, with the sizes in the message.
  *
- * Answers do not depend on timing: request i samples with its own generator seeded by (seed, i), and
- * greedy decoding takes the argmax; which requests share a batch changes only the order of floating-point
- * sums in no kernel of the CPU path (rows of a batched forward are computed independently).
+ * Answers do not depend on timing beyond rounding: request i samples with its own generator seeded by
+ * (seed, i), whatever batch it lands in. Which requests share a step does change how the GEMMs chunk their
+ * rows, so logits can differ in the last bits (about 1e-6 on the tiny models) between runs whose timing
+ * batched them differently; a greedy or sampled choice sitting on such a near-tie could flip. The tests
+ * check exact token equality across batchings on the tiny models (test_serve_load).
  */
 #ifndef FC_SERVE_SCHEDULER_H
 #define FC_SERVE_SCHEDULER_H
