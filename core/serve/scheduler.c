@@ -299,8 +299,8 @@ static fc_err stage_decode(run_state *s, bool *ran) {
         if (nb == 0 || need <= pool_free_blocks(s->kv)) break;
         if (nb == 1) {
             /* alone and out of blocks: compressions still queued free some next iteration; if none are,
-             * it can never grow */
-            if (s->n_cq > 0 || s->n_swq > 0) return FC_OK;
+             * it holds the whole pool (swapped sequences hold none) and can never grow */
+            if (s->n_cq > 0) return FC_OK;
             const fc_serve_req *q = &s->reqs[s->batch[0]];
             return fc_err_set(FC_EINVAL,
                               "request %d: the KV pool is full with it alone (%d prompt tokens, %d generated, %ld blocks "

@@ -35,6 +35,10 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   # 39 cached entries: 3 blocks of 16, and one spare block for its first tokens
   check_error "load: budget below one request ($b)" 'request 0: 40 prompt tokens \+ --max-new-tokens need 4 KV blocks .* the whole pool has 2 .*could never run' \
     "$b/fc-eval" load "${COMMON[@]}" --method none --req-per-sec 5 --kv-budget 32k --out "$TMPD/x"
+  # compressed to 9 entries it fits at first, then its 100 tokens outgrow the 4-block pool: an error, no hang
+  check_error "load: a request outgrowing the pool ($b)" 'request 0: the KV pool is full with it alone' "$b/fc-eval" load \
+    --model $M --data $DATA --method snapkv:ratio=4,window=4 --req-per-sec 100 --requests 4 --max-new-tokens 100 \
+    --kv-blocks 4 --no-progress --ignore-eos --out "$TMPD/x"
   check_error "load: bad arrival ($b)" "arrival 'gamma': expected poisson or constant" "$b/fc-eval" load "${COMMON[@]}" \
     --method none --req-per-sec 5 --arrival gamma --out "$TMPD/x"
   check_error "load: synthetic key ($b)" "unknown key 'prompts'" "$b/fc-eval" load --model $M \
