@@ -26,9 +26,10 @@ static void usage(FILE *f) {
                "                     'pixel_values.0..n-1' [3,H,W] (overview first) and 'tgt_sizes' i32 [n,2]\n"
                "  --pad              LLaVA only: expand2square with the mean colour first (original LLaVA-1.5\n"
                "                     'pad' mode; the HF processor does not do it)\n"
-               "  --legacy-resize    MiniCPM-V only: Pillow < 12.2's bicubic pass order (horizontal first), as the\n"
-               "                     Pillow 10.1 pinned by MiniCPM-V's README; default: Pillow >= 12.2 (LLaVA's\n"
-               "                     resize gives the same pixels either way)\n");
+               "  --legacy-resize    Pillow < 12.2's bicubic pass order (horizontal pass always first), as the\n"
+               "                     Pillow 10.1 pinned by MiniCPM-V's README, for inputs preprocessed with it.\n"
+               "                     Default: Pillow 13's order (vertical pass first when the height loses more\n"
+               "                     than twice as many pixels as the width); only such resizes differ (tall images)\n");
 }
 
 static fc_err write_llava(const fc_image *img, const fc_clip_preproc_cfg *cfg, const char *image, const char *out) {
@@ -48,6 +49,7 @@ static fc_err write_llava(const fc_image *img, const fc_clip_preproc_cfg *cfg, c
     snprintf(buf, sizeof buf, "%dx%d", img->w, img->h);
     if (!e) e = fc_st_writer_meta(wr, "image_size", buf);
     if (!e) e = fc_st_writer_meta(wr, "pad_to_square", cfg->pad_to_square ? "true" : "false");
+    if (!e) e = fc_st_writer_meta(wr, "resize_order", cfg->order == FC_RESIZE_H_FIRST ? "pillow<12.2" : "pillow>=13");
     if (!e) e = fc_st_writer_write(wr, out);
     if (!e) printf("llava: %s %dx%d -> pixel_values [1,3,%d,%d] -> %s\n", image, img->w, img->h, h, w, out);
     fc_st_writer_free(wr);
@@ -77,7 +79,7 @@ static fc_err write_minicpmv(const fc_image *img, const fc_minicpmv_slice_cfg *c
     if (!e) e = fc_st_writer_meta(wr, "grid", buf); /* cols,rows; 0,0 when unsliced */
     snprintf(buf, sizeof buf, "%d", sl.n);
     if (!e) e = fc_st_writer_meta(wr, "n_pieces", buf);
-    if (!e) e = fc_st_writer_meta(wr, "resize_order", cfg->order == FC_RESIZE_H_FIRST ? "pillow<12.2" : "pillow>=12.2");
+    if (!e) e = fc_st_writer_meta(wr, "resize_order", cfg->order == FC_RESIZE_H_FIRST ? "pillow<12.2" : "pillow>=13");
     if (!e) e = fc_st_writer_write(wr, out);
     if (!e) {
         printf("minicpmv: %s %dx%d -> grid %dx%d, %d piece%s:", image, img->w, img->h, sl.grid_cols, sl.grid_rows,
@@ -132,9 +134,8 @@ int fc_cmd_preprocess(int argc, char **argv) {
     } else {
         fc_minicpmv_slice_cfg_default(&mcv);
     }
-    if (legacy && kind != FC_PREPROC_MINICPMV) return fc_cli_error("preprocess: --legacy-resize applies to MiniCPM-V only"), 2;
     if (pad) clip.pad_to_square = true;
-    if (legacy) mcv.order = FC_RESIZE_H_FIRST;
+    if (legacy) clip.order = mcv.order = FC_RESIZE_H_FIRST; /* only the chosen kind's settings are used */
     fc_image img;
     if ((e = fc_image_load(&img, image))) return fc_cli_fail(e);
     e = kind == FC_PREPROC_LLAVA ? write_llava(&img, &clip, image, out) : write_minicpmv(&img, &mcv, image, out);

@@ -28,7 +28,8 @@ static void csv_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-typedef void (*write_fn)(FILE *f, const fc_quality_report *r);
+/* Writes one file's content; false when it could not be formed (out of memory). */
+typedef bool (*write_fn)(FILE *f, const fc_quality_report *r);
 
 /* Writes dir/name through a temporary file in dir, renamed over the target when complete. */
 static fc_err write_atomic(const char *dir, const char *name, write_fn fn, const fc_quality_report *r) {
@@ -39,9 +40,9 @@ static fc_err write_atomic(const char *dir, const char *name, write_fn fn, const
     fc_err e = FC_OK;
     if (!f) e = fc_err_set(FC_EIO, "%s: cannot write: %s", tmp, strerror(errno));
     else {
-        fn(f, r);
-        bool bad = ferror(f);
+        bool formed = fn(f, r), bad = ferror(f);
         if (fclose(f) != 0 || bad) e = fc_err_set(FC_EIO, "%s: write failed: %s", tmp, strerror(errno));
+        else if (!formed) e = fc_err_set(FC_ENOMEM, "%s: out of memory while forming it", path);
         else if (rename(tmp, path) != 0) e = fc_err_set(FC_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
         if (e) unlink(tmp);
     }
@@ -49,7 +50,7 @@ static fc_err write_atomic(const char *dir, const char *name, write_fn fn, const
     return e;
 }
 
-static void write_summary_csv(FILE *f, const fc_quality_report *r) {
+static bool write_summary_csv(FILE *f, const fc_quality_report *r) {
     fprintf(f, "%s\n", FC_QUALITY_CSV_HEADER);
     for (int j = 0; j < r->n_methods; j++) {
         fc_quality_summary s;
@@ -63,9 +64,10 @@ static void write_summary_csv(FILE *f, const fc_quality_report *r) {
                 s.accuracy_exact, s.accuracy_contains, s.kl_mean, s.top1_agreement, s.greedy_identical,
                 s.first_divergence_mean, s.kv_bytes_mean, s.kv_bytes_full_mean, s.achieved_ratio);
     }
+    return true;
 }
 
-static void write_samples_csv(FILE *f, const fc_quality_report *r) {
+static bool write_samples_csv(FILE *f, const fc_quality_report *r) {
     fprintf(f, "%s\n", FC_QUALITY_SAMPLES_HEADER);
     for (int i = 0; i < r->res->n_records; i++) {
         const fc_data_record *rec = &r->data->recs[i];
@@ -88,6 +90,7 @@ static void write_samples_csv(FILE *f, const fc_quality_report *r) {
                     c->entries_after ? (double)c->entries_before / (double)c->entries_after : 1.0);
         }
     }
+    return true;
 }
 
 static cJSON *summary_json(const fc_quality_report *r, int j) {
@@ -127,17 +130,17 @@ static cJSON *summary_json(const fc_quality_report *r, int j) {
     return o;
 }
 
-static void write_json(FILE *f, const fc_quality_report *r) {
-    cJSON *root = cJSON_Duplicate(r->config, true);
-    if (!root) root = cJSON_CreateObject();
-    cJSON *ms = cJSON_AddArrayToObject(root, "results");
-    for (int j = 0; j < r->n_methods; j++) cJSON_AddItemToArray(ms, summary_json(r, j));
-    cJSON_AddNumberToObject(root, "answers_cut", r->res->answers_cut);
-    char *s = cJSON_Print(root);
-    if (s) fprintf(f, "%s\n", s);
-    else fputs("{}\n", f); /* cJSON out of memory: still a valid file; the caller sees no error here */
+static bool write_json(FILE *f, const fc_quality_report *r) {
+    cJSON *root = r->config ? cJSON_Duplicate(r->config, true) : cJSON_CreateObject();
+    cJSON *ms = root ? cJSON_AddArrayToObject(root, "results") : NULL;
+    for (int j = 0; ms && j < r->n_methods; j++) cJSON_AddItemToArray(ms, summary_json(r, j));
+    if (root) cJSON_AddNumberToObject(root, "answers_cut", r->res->answers_cut);
+    char *s = root && ms ? cJSON_Print(root) : NULL;
+    bool ok = s != NULL;
+    if (ok) fprintf(f, "%s\n", s);
     free(s);
     cJSON_Delete(root);
+    return ok;
 }
 
 fc_err fc_quality_write(const fc_quality_report *r, const char *dir) {

@@ -25,6 +25,7 @@ generators=(
   make_ops_fixtures.py
   make_compress_fixtures.py
   make_image_fixtures.py
+  make_resize_order_fixtures.py
   make_tokenizer_fixtures.py
   make_capture_fixtures.py
   make_data_fixtures.py

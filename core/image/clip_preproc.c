@@ -88,7 +88,7 @@ fc_err fc_clip_preprocess_u8(const fc_image *img, const fc_clip_preproc_cfg *cfg
         goto done;
     }
     if (!cfg->do_center_crop) {
-        e = fc_image_resize_bicubic(out, img, rw, rh);
+        e = fc_image_resize_bicubic_ex(out, img, rw, rh, 0, 0, rw, rh, cfg->order);
         goto done;
     }
     /* transformers' center_crop: top = (H - ch) // 2 in the resized image; rows outside it are zero. */
@@ -98,12 +98,12 @@ fc_err fc_clip_preprocess_u8(const fc_image *img, const fc_clip_preproc_cfg *cfg
     if ((e = fc_image_alloc(out, cfg->crop_w, cfg->crop_h))) goto done;
     if (y0 == top && x0 == left && y1 - y0 == cfg->crop_h && x1 - x0 == cfg->crop_w) {
         fc_image_free(out);
-        e = fc_image_resize_bicubic_window(out, img, rw, rh, x0, y0, x1 - x0, y1 - y0);
+        e = fc_image_resize_bicubic_ex(out, img, rw, rh, x0, y0, x1 - x0, y1 - y0, cfg->order);
         goto done;
     }
     memset(out->rgb, 0, (size_t)out->w * out->h * 3);
     fc_image win = {0};
-    if ((e = fc_image_resize_bicubic_window(&win, img, rw, rh, x0, y0, x1 - x0, y1 - y0))) goto done;
+    if ((e = fc_image_resize_bicubic_ex(&win, img, rw, rh, x0, y0, x1 - x0, y1 - y0, cfg->order))) goto done;
     for (int y = 0; y < win.h; y++)
         memcpy(out->rgb + ((size_t)(y0 - top + y) * out->w + (x0 - left)) * 3, win.rgb + (size_t)y * win.w * 3,
                (size_t)win.w * 3);

@@ -53,11 +53,18 @@ fc_err fc_image_crop(fc_image *dst, const fc_image *src, int x, int y, int w, in
  * Pillow does. Target size bounded as the decoder's input (FC_ESHAPE). */
 fc_err fc_image_resize_bicubic(fc_image *dst, const fc_image *src, int out_w, int out_h);
 
-/* Which of the two passes runs first. The 8-bit intermediate differs, so the pixels do (on one GQA photo
- * by up to 14 levels, mostly by 1). Pillow changed the order in 12.2 (April 2026): since then the vertical
- * pass runs first when the height shrinks and the width does not; before, the horizontal pass always ran
- * first. The fixtures come from Pillow 13; MiniCPM-V-2.6's README pins Pillow 10.1, whose order is
- * FC_RESIZE_H_FIRST. CLIP's shortest-edge resize scales both sides the same way, so both orders agree there. */
+/* Which of the two passes runs first. The 8-bit intermediate differs, so the pixels do (noise images of
+ * 200x3000 -> 112x1736 and 400x1300 -> 336x1092: 23% and 30% of the bytes, by up to 9 and 21 levels; one
+ * GQA photo by up to 14, mostly by 1). Pillow's order by version:
+ * - Pillow < 12.2: horizontal first always (FC_RESIZE_H_FIRST, `--legacy-resize`; checked against 12.1.1;
+ *   MiniCPM-V-2.6's README pins Pillow 10.1, which predates the change);
+ * - Pillow 12.2.x: horizontal first, except images taller than 100x their width that shrink vertically,
+ *   which Image.resize (Python) resized vertically first (not reproduced here);
+ * - Pillow 13.0 (FC_RESIZE_PILLOW, the default and the fixtures; read at 13.0.0): vertical first exactly
+ *   when the height shrinks by more than twice as many pixels as the width does: src_h - out_h > 0 and
+ *   src_h - out_h > 2 * (src_w - out_w) (Resample.c, ImagingResampleInner; Pillow PR #9549).
+ * Both image pipelines are affected: CLIP's shortest-edge resize of a tall image wider than 336 pixels
+ * (e.g. 400x1300 -> 336x1092) and MiniCPM-V's overview/refine resizes of tall images (200x3000 -> 112x1736). */
 typedef enum { FC_RESIZE_PILLOW = 0, FC_RESIZE_H_FIRST } fc_resize_order;
 
 /* As fc_image_resize_bicubic_window, with the pass order chosen explicitly. */

@@ -30,6 +30,7 @@ typedef struct {
     bool do_normalize;
     float mean[3], std[3];    /* CLIP's (0.4815, 0.4578, 0.4082) and (0.2686, 0.2613, 0.2758) */
     bool pad_to_square;       /* LLaVA expand2square with int(mean*255) background; not in the HF processor */
+    fc_resize_order order;    /* FC_RESIZE_PILLOW (Pillow >= 13, the default); H_FIRST: Pillow < 12.2 */
 } fc_clip_preproc_cfg;
 
 typedef struct {
@@ -38,7 +39,7 @@ typedef struct {
     int patch_size;           /* P = 14 */
     int max_slice_nums;       /* 9 */
     float mean[3], std[3];    /* 0.5 */
-    fc_resize_order order;    /* FC_RESIZE_PILLOW (Pillow >= 12.2, the fixtures); H_FIRST: Pillow 10.1 */
+    fc_resize_order order;    /* FC_RESIZE_PILLOW (Pillow >= 13, the default); H_FIRST: Pillow < 12.2 (10.1) */
 } fc_minicpmv_slice_cfg;
 
 void fc_clip_preproc_cfg_default(fc_clip_preproc_cfg *cfg);    /* llava-1.5-7b-hf's values */

@@ -5,9 +5,10 @@
  * support 2, widened by the scale when shrinking (antialiasing); per output pixel, taps xmin..xmin+n from
  * `center = (i + 0.5) * scale` and weights normalised to sum 1 in double, then converted to fixed point with
  * 22 fractional bits (rounded half away from zero); accumulation starts at 1 << 21 and the result is the
- * sum >> 22 clamped to 0..255. Two passes through an 8-bit temporary (order: see vertical_first); a pass
- * whose size does not change is skipped. The double arithmetic must be evaluated exactly as written (no FMA
- * contraction): -std=c11 keeps GCC's -ffp-contract=off, and no -ffast-math is used anywhere.
+ * sum >> 22 clamped to 0..255. Two passes through an 8-bit temporary (order: Pillow 13's rule, see
+ * vertical_first); a pass whose size does not change is skipped. The double arithmetic must be evaluated
+ * exactly as written (no FMA contraction): -std=c11 keeps GCC's -ffp-contract=off, and no -ffast-math is
+ * used anywhere.
  */
 #include <math.h>
 #include <string.h>
@@ -133,10 +134,19 @@ static void pass_vertical(uint8_t *dst, int w, const uint8_t *src, int src_w, in
     }
 }
 
-/* Pillow >= 12.2 (commit 3cab8da1f) runs the vertical pass first when the height shrinks and the width
- * does not, to make the horizontal pass cheaper; see fc_resize_order in image.h. */
+/* Which pass runs first, from Pillow 13.0.0's src/libImaging/Resample.c, function ImagingResampleInner
+ * (python-pillow/Pillow PR #9549, "If height is scaled down significantly more than width, resize
+ * vertically first"): the vertical pass runs first exactly when the height shrinks and it loses more than
+ * twice as many pixels as the width does,
+ *     dh > 0 && dh > 2 * dw    with dh = src_h - out_h, dw = src_w - out_w (pixels, not ratios),
+ * so a width that grows (dw < 0) or stays (dw = 0) never blocks it. The rule looks at the whole resize
+ * (src -> out_w x out_h), not at the window computed here, as Pillow resizes the whole image before the
+ * processor crops. Differences are taken in 64 bits (Pillow's int arithmetic cannot overflow for the sizes
+ * it accepts; ours must not either). FC_RESIZE_H_FIRST: Pillow < 12.2, horizontal first always. */
 static int vertical_first(const fc_image *src, int out_w, int out_h, fc_resize_order order) {
-    return order == FC_RESIZE_PILLOW && out_w >= src->w && out_h < src->h;
+    if (order != FC_RESIZE_PILLOW) return 0;
+    int64_t dh = (int64_t)src->h - out_h, dw = (int64_t)src->w - out_w;
+    return dh > 0 && dh > 2 * dw;
 }
 
 fc_err fc_image_resize_bicubic_ex(fc_image *dst, const fc_image *src, int out_w, int out_h, int x0, int y0,

@@ -48,6 +48,8 @@ fc_err fc_kv__check(const fc_kv_pool *pool, fc_kv_handle h, fc_kv_slot_state sta
                       q->state == FC_KV_SLOT_SWAPPED ? "swapped out (swap it in first)" : "in the pool, not swapped out");
 }
 
+const fc_kv_pool_params *fc_kv_pool_params_of(const fc_kv_pool *pool) { return &pool->p; }
+
 void fc_kv_pool_claim(fc_kv_pool *pool) { pool->owner = pthread_self(); }
 bool fc_kv_pool_owned(const fc_kv_pool *pool) { return pthread_equal(pthread_self(), pool->owner); }
 

@@ -165,6 +165,9 @@ void fc_kv_pool_claim(fc_kv_pool *pool);
 /* True when the calling thread owns the pool. */
 bool fc_kv_pool_owned(const fc_kv_pool *pool);
 
+/* The parameters the pool was created with (layers, heads, block size, ...), without reading its fields. */
+const fc_kv_pool_params *fc_kv_pool_params_of(const fc_kv_pool *pool);
+
 /* Blocks of one layer needed to hold `len` entries (0 for len <= 0); exact in 64 bits for any int64. */
 int64_t fc_kv_blocks_for(const fc_kv_pool *pool, int64_t len);
 

@@ -2,6 +2,7 @@
 #include "core/serve/quality.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,9 @@ static fc_err ensure_pool(run_ctx *c, int tokens) {
                                          "bytes holds (%ld tokens; one block of %d tokens is %zu bytes)", tokens,
                               (size_t)blocks * per_block, c->o->kv_budget_bytes, have * bs, bs, per_block);
         if (c->kv) return FC_OK; /* the budget's pool holds it */
+        if (have > INT32_MAX / 2 / p.n_layers)
+            return fc_err_set(FC_EINVAL, "a KV budget of %zu bytes is %ld blocks, more than one pool can address",
+                              c->o->kv_budget_bytes, have);
         blocks = (int)have;
     }
     fc_kv_pool_free(c->kv);

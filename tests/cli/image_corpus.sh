@@ -23,7 +23,7 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_grep "$b preprocess llava summary" 'pixel_values \[1,3,336,336\]' "$TMPD/out"
   check_ok "$b preprocess minicpmv" "$b/fc-eval" preprocess --model "$MCV" --image "$E/r_640x480.jpg" --out "$TMPD/m.safetensors"
   check_grep "$b preprocess minicpmv grid" 'grid 2x1, 3 pieces: 518x392 364x546 364x546' "$TMPD/out"
-  check_error "$b preprocess --legacy-resize on llava" "--legacy-resize applies to MiniCPM-V only" "$b/fc-eval" preprocess --model "$LLAVA" --legacy-resize --image "$E/pixel_1x1.png" --out "$TMPD/o.safetensors"
+  check_ok "$b preprocess llava legacy order" "$b/fc-eval" preprocess --model "$LLAVA" --legacy-resize --image "$E/pixel_1x1.png" --out "$TMPD/o.safetensors"
   check_ok "$b preprocess minicpmv legacy order" "$b/fc-eval" preprocess --model "$MCV" --legacy-resize --image "$E/ext_1x500.png" --out "$TMPD/m.safetensors"
   check_ok "$b preprocess 1x500 both" "$b/fc-eval" preprocess --model "$LLAVA" --pad --image "$E/ext_1x500.png" --out "$TMPD/p.safetensors"
 done

@@ -185,6 +185,7 @@ static void test_kv_admission_queries(fc_test *t) {
     fc_kv_pool *pool = make_pool(t, 10, 3, BS);
     if (!pool) return;
     FC_CHECK(t, fc_kv_free_layer_blocks(pool) == 30 && fc_kv_free_seq_slots(pool) == 3, "fresh pool");
+    FC_CHECK(t, fc_kv_pool_params_of(pool)->n_layers == L && fc_kv_pool_params_of(pool)->block_size == BS, "params");
     FC_CHECK(t, fc_kv_blocks_for_new(pool, 9) == 9 && fc_kv_blocks_for_new(pool, 0) == 0, "new of 9: %lld",
              (long long)fc_kv_blocks_for_new(pool, 9));
     fc_kv_handle a;
