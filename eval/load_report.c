@@ -166,6 +166,7 @@ static cJSON *summary_json(const fc_load_config *c, const fc_serve_summary *s) {
     add_num(m, "max_decoding", s->max_decoding);
     add_num(m, "preemptions", s->preemptions);
     add_num(m, "peak_rss_bytes", (double)s->peak_rss_kib * 1024.0);
+    add_num(m, "cpu_s", s->cpu_seconds);
     return root;
 }
 
@@ -220,5 +221,6 @@ void fc_load_report_print(FILE *f, const fc_load_config *c, const fc_serve_summa
             s->achieved_ratio, isfinite(s->achieved_ratio) ? 1.0 - 1.0 / s->achieved_ratio : NAN, s->kv_bytes_ratio);
     fprintf(f, "%-16s %d sequences decoding at most; %d preemption(s) (swapped out to host memory and back)\n",
             "concurrency", s->max_decoding, s->preemptions);
-    fprintf(f, "%-16s peak resident %.1f MiB\n", "process memory", (double)s->peak_rss_kib / 1024.0);
+    fprintf(f, "%-16s peak resident %.1f MiB; %.1f s of CPU time (the process, start included)\n", "process",
+            (double)s->peak_rss_kib / 1024.0, s->cpu_seconds);
 }

@@ -180,6 +180,7 @@ static const struct {
     {"max_decoding", "metrics.max_decoding", false},
     {"preemptions", "metrics.preemptions", false},
     {"peak_rss_bytes", "metrics.peak_rss_bytes", false},
+    {"cpu_s", "metrics.cpu_s", false},
 };
 
 static void csv_str(FILE *f, const char *s) {

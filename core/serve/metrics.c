@@ -135,5 +135,9 @@ fc_err fc_serve_summarize(const fc_serve_req *reqs, int n, const fc_serve_trace 
     }
     out->kv_bytes_mean = span > 0 ? (size_t)(area / span) : out->kv_bytes_peak;
     out->peak_rss_kib = fc_serve_peak_rss_kib();
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        out->cpu_seconds = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+                           ru.ru_stime.tv_usec * 1e-6;
     return FC_OK;
 }

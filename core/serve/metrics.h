@@ -41,6 +41,8 @@ typedef struct {
     double achieved_ratio, kv_bytes_ratio;
     int max_decoding, preemptions;
     long peak_rss_kib;        /* the process's peak resident memory (VmHWM, else getrusage) */
+    double cpu_seconds;       /* user + system CPU time of the process so far (getrusage): with the wall
+                                 times, says how much of the machine the run had */
 } fc_serve_summary;
 
 /* The p-th percentile (p in [0, 100]) of v[0..n) sorted ascending, linear interpolation; NaN when n = 0. */
