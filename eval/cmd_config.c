@@ -1,6 +1,6 @@
 /* cmd_config.c: `fc-eval config --check FILE`: validates a run config and prints its effective values.
  *
- * FILE is a YAML run config, dispatched on its `kind:` key (train -> train/train_config, eval ->
+ * FILE is a YAML run config, dispatched on its `kind:` key (train -> train/train_config, eval, sweep ->
  * eval/eval_config), or a Hugging Face config.json / model folder (core/io/hfconfig). `--keys KIND`
  * lists every key a YAML kind accepts, with bounds, default and help, from the same schema tables.
  */
@@ -48,8 +48,16 @@ static fc_err check_yaml(const char *path) {
             fc_eval_config_print(&c, stdout);
             fc_eval_config_free(&c);
         }
+    } else if (!strcmp(kind, "sweep")) {
+        fc_sweep_config c;
+        e = fc_sweep_config_load(&c, path);
+        if (!e) {
+            printf("# %s: valid sweep config; effective values:\n", path);
+            fc_sweep_config_print(&c, stdout);
+            fc_sweep_config_free(&c);
+        }
     } else {
-        e = fc_err_set(FC_EINVAL, "%s:%zu: kind: expected train or eval, got '%.60s'", path, line, kind);
+        e = fc_err_set(FC_EINVAL, "%s:%zu: kind: expected train, eval or sweep, got '%.60s'", path, line, kind);
     }
     free(kind);
     return e;
@@ -65,9 +73,9 @@ static fc_err check_hf(const char *path) {
 
 static const fc_cli_option options[] = {
     {"--check", "FILE", 1,
-     "a YAML run config (its 'kind:' says train or eval), or a Hugging Face\n"
+     "a YAML run config (its 'kind:' says train, eval or sweep), or a Hugging Face\n"
      "config.json / model folder"},
-    {"--keys", "KIND", 1, "every key a YAML config of that kind (train, eval) accepts: type, bounds, default, help"},
+    {"--keys", "KIND", 1, "every key a YAML config of that kind (train, eval, sweep) accepts: type, bounds, default, help"},
     {0}};
 
 static int cmd_config(const fc_cli_args *a) {
@@ -76,7 +84,8 @@ static int cmd_config(const fc_cli_args *a) {
     if (keys) {
         if (!strcmp(keys, "train")) fc_yaml_print_help(fc_train_config_schema, stdout);
         else if (!strcmp(keys, "eval")) fc_yaml_print_help(fc_eval_config_schema, stdout);
-        else return fc_cli_error("config: --keys: expected train or eval, got '%s'", keys);
+        else if (!strcmp(keys, "sweep")) fc_yaml_print_help(fc_sweep_config_schema, stdout);
+        else return fc_cli_error("config: --keys: expected train, eval or sweep, got '%s'", keys);
         return 0;
     }
     fc_err e = (is_dir(check) || ends_with(check, ".json")) ? check_hf(check) : check_yaml(check);
@@ -85,5 +94,5 @@ static int cmd_config(const fc_cli_args *a) {
 
 const fc_cli_command fc_cmd_config = {
     "config", cmd_config, "validate a YAML run config or a config.json and print its effective values",
-    "--check FILE\n       fc-eval config --keys train|eval",
+    "--check FILE\n       fc-eval config --keys train|eval|sweep",
     "Validates a config and prints the effective values (defaults filled in).", options, 0, NULL};

@@ -22,5 +22,9 @@ extern const fc_cli_command fc_cmd_run;
 extern const fc_cli_command fc_cmd_compare;
 extern const fc_cli_command fc_cmd_data;
 extern const fc_cli_command fc_cmd_quality;
+extern const fc_cli_command fc_cmd_load;
+extern const fc_cli_command fc_cmd_sweep;
+extern const fc_cli_command fc_cmd_merge;
+extern const fc_cli_command fc_cmd_plot;
 
 #endif

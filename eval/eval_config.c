@@ -4,6 +4,7 @@
  * "constant"). */
 #include "eval/eval_config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const char *const fc_arrival_process_names[] = {"poisson", "constant", NULL};
@@ -93,3 +94,131 @@ void fc_eval_config_free(fc_eval_config *cfg) {
 }
 
 void fc_eval_config_print(const fc_eval_config *cfg, FILE *f) { fc_yaml_print(fc_eval_config_schema, cfg, f); }
+
+/* ---- kind: sweep ---- */
+
+const char *const fc_sweep_arrival_names[] = {"inherit", "poisson", "constant", NULL};
+const char *const fc_sweep_bool_names[] = {"inherit", "false", "true", NULL};
+const char *const fc_sweep_kind_names[] = {"load", "quality", NULL};
+static const char *const sweep_kind_names[] = {"sweep", NULL};
+
+static bool ratio_ok(const char *text, char *why, size_t cap) {
+    char *end;
+    double v = strtod(text, &end);
+    if (end != text && (*end == 'x' || *end == 'X')) end++;
+    if (end == text || *end || !(v >= 1 && v <= 1e6)) {
+        snprintf(why, cap, "expected a ratio like 5x (keep 1/5) or 5, at least 1, got '%.60s'", text);
+        return false;
+    }
+    return true;
+}
+
+static bool rate_ok(const char *text, char *why, size_t cap) {
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || *end || !(v > 0 && v <= 1e6)) {
+        snprintf(why, cap, "expected requests per second > 0, got '%.60s'%s", text,
+                 end != text && !*end && v == 0 ? " (a rate of 0 never sends a request)" : "");
+        return false;
+    }
+    return true;
+}
+
+static bool bytes_ok(const char *text, char *why, size_t cap) {
+    char *end;
+    double v = strtod(text, &end);
+    if (end != text && *end && strchr("kKmMgGtT", *end)) {
+        end++;
+        if (*end == 'i' || *end == 'I') end++;
+        if (*end == 'b' || *end == 'B') end++;
+    }
+    if (end == text || *end || !(v > 0)) {
+        snprintf(why, cap, "expected a size in bytes like 268435456 or 256M, got '%.60s'", text);
+        return false;
+    }
+    return true;
+}
+
+/* Rows shared by `global` and each experiment. In an experiment nothing has a default, so what the file
+ * leaves out stays 0 / NULL / empty / "inherit" and is taken from `global`. */
+#define SETTINGS_ROWS(S, P, REQ_D, MAXNEW_D, BLOCK_D, ARR_D)                                                               \
+    FC_YAML_STRING(S, P model, "model", NULL, "model folder in the Hugging Face layout"),                               \
+    FC_YAML_STRING(S, P tokenizer, "tokenizer", NULL, "tokenizer folder when the model has none (llava-tiny)"),         \
+    FC_YAML_STRING(S, P data, "data", NULL, "data set file or folder, or synthetic:prompt=N,... (fc-eval load --help)"), \
+    FC_YAML_STRING(S, P images, "images", NULL, "folder the data set's image paths are relative to"),                  \
+    FC_YAML_STRING(S, P format, "format", NULL, "data set format: auto, llava, gqa, milebench"),                        \
+    FC_YAML_STRING(S, P checkpoint, "checkpoint", NULL, "CCM checkpoint for a ccm spec that names no weights="),        \
+    FC_YAML_STRINGS_CHECKED(S, P methods, "methods", 0, 256, fc_eval_method_spec_ok,                                    \
+                            "method specs ('none' = full cache); {ratio} is replaced by each ratio"),                 \
+    FC_YAML_STRINGS_CHECKED(S, P ratios, "ratios", 0, 256, ratio_ok, "compression ratios, x form (5x keeps 1/5)"),       \
+    FC_YAML_STRINGS_CHECKED(S, P rates, "rates", 0, 256, rate_ok, "request rates, requests per second"),                \
+    FC_YAML_SECTIONS(S, P batching, "batching", fc_eval_batching_config, batching_schema, 0, 64,                       \
+                     "stage batch limits to try, each {prefill: P, compress: C, decode: D}"),                         \
+    FC_YAML_INT(S, P requests, "requests", 1, 1 << 24, REQ_D, "requests per load run"),                                \
+    FC_YAML_INT(S, P max_new_tokens, "max_new_tokens", 1, 1 << 20, MAXNEW_D, "tokens generated per request at most"),   \
+    FC_YAML_INT(S, P kv_blocks, "kv_blocks", 1, 1 << 26, NULL, "KV pool in blocks (instead of kv_budget)"),            \
+    FC_YAML_INT(S, P block_size, "block_size", 1, 4096, BLOCK_D, "tokens per KV block"),                               \
+    FC_YAML_INT(S, P samples, "samples", 1, 1 << 24, NULL, "quality: records evaluated (default all)"),                \
+    {.key = "kv_budget", .type = FC_YAML_STRING, .offset = offsetof(S, P kv_budget), .check = bytes_ok,                 \
+     .help = "KV pool in bytes (256M, 1G); default: room for every request in flight"},                              \
+    FC_YAML_ENUM(S, P arrival, "arrival", fc_sweep_arrival_names, ARR_D, "poisson or constant inter-arrival times"),    \
+    FC_YAML_ENUM(S, P ignore_eos, "ignore_eos", fc_sweep_bool_names, NULL, "true: always generate max_new_tokens"),     \
+    FC_YAML_END
+
+static const fc_yaml_field sweep_global_schema[] = {SETTINGS_ROWS(fc_sweep_settings, , "90", "512", "16", "poisson")};
+
+/* An experiment: its name and kind, then the settings rows at their place inside it. */
+static const fc_yaml_field sweep_exp_schema[] = {
+    FC_YAML_STRING_REQ(fc_sweep_experiment, name, "name", "names the experiment's runs"),
+    FC_YAML_ENUM(fc_sweep_experiment, kind, "kind", fc_sweep_kind_names, "load", "load (serving runs) or quality (answers)"),
+    SETTINGS_ROWS(fc_sweep_experiment, s., NULL, NULL, NULL, NULL)};
+#undef SETTINGS_ROWS
+
+#define W fc_sweep_config
+const fc_yaml_field fc_sweep_config_schema[] = {
+    FC_YAML_ENUM(W, kind, "kind", sweep_kind_names, "sweep", "what this file configures"),
+    FC_YAML_STRING_REQ(W, name, "name", "the sweep's results folder under output_dir"),
+    FC_YAML_STRING(W, output_dir, "output_dir", "results", "where results folders go"),
+    FC_YAML_INT(W, seed, "seed", 0, 4294967295.0, "48", "seed of sampling, arrivals and request order"),
+    FC_YAML_DOUBLE(W, temperature, "temperature", 0, 100, "0", "0: greedy"),
+    FC_YAML_INT(W, top_k, "top_k", 0, 1 << 24, "0", "0: off"),
+    FC_YAML_DOUBLE(W, top_p, "top_p", 1e-6, 1, "1", "1: off"),
+    FC_YAML_SECTION(W, global, "global", sweep_global_schema, "settings every experiment starts from"),
+    FC_YAML_SECTIONS(W, experiments, "experiments", fc_sweep_experiment, sweep_exp_schema, 1, 1024,
+                     "the experiments, run in order"),
+    FC_YAML_END,
+};
+#undef W
+
+fc_err fc_sweep_config_load(fc_sweep_config *cfg, const char *path) {
+    FC_TRY(fc_yaml_load(fc_sweep_config_schema, cfg, path));
+    if (cfg->global.arrival == FC_SWEEP_INHERIT) cfg->global.arrival = 1; /* written "inherit" at the top: poisson */
+    const fc_sweep_experiment *ex = cfg->experiments.items;
+    for (size_t i = 0; i < cfg->experiments.n; i++) {
+        const fc_sweep_settings *s = &ex[i].s, *g = &cfg->global;
+        const char *what = !(s->model || g->model) ? "model" : !(s->data || g->data) ? "data"
+                           : !(s->methods.n || g->methods.n)                  ? "methods"
+                           : ex[i].kind == FC_SWEEP_LOAD && !(s->rates.n || g->rates.n) ? "rates" : NULL;
+        if (what) {
+            fc_err e = fc_err_set(FC_EINVAL, "%s: experiment '%s': no %s (set it in the experiment or in global)", path,
+                                  ex[i].name, what);
+            fc_sweep_config_free(cfg);
+            return e;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(ex[j].name, ex[i].name)) {
+                fc_err e = fc_err_set(FC_EINVAL, "%s: two experiments are named '%s'", path, ex[i].name);
+                fc_sweep_config_free(cfg);
+                return e;
+            }
+    }
+    return FC_OK;
+}
+
+void fc_sweep_config_free(fc_sweep_config *cfg) {
+    if (cfg) fc_yaml_free(fc_sweep_config_schema, cfg);
+}
+
+void fc_sweep_config_print(const fc_sweep_config *cfg, FILE *f) {
+    fc_yaml_print(fc_sweep_config_schema, cfg, f);
+}

@@ -62,4 +62,74 @@ fc_err fc_eval_config_load(fc_eval_config *cfg, const char *path);
 void fc_eval_config_free(fc_eval_config *cfg);
 void fc_eval_config_print(const fc_eval_config *cfg, FILE *f);
 
+/* ---- kind: sweep (configs/sweep-*.yaml): a list of experiments run by `fc-eval sweep` ----
+ *
+ *   kind: sweep
+ *   name: llava                 # the results folder: <output_dir>/<name>
+ *   output_dir: results
+ *   seed: 48                    # sampling, arrivals and request order of every run
+ *   global:                     # what every experiment starts from (keys below)
+ *     model: ../shared/data/models/llava-1.5-7b-hf
+ *     data: ../shared/data/gqa-demo/questions.json
+ *     methods: [none, knorm, snapkv]
+ *     ratios: [2x, 5x, 10x]
+ *     rates: [5, 10, 20]
+ *     batching: [{prefill: 15, compress: 45, decode: 90}]
+ *   experiments:
+ *     - {name: serving, kind: load}
+ *     - {name: answers, kind: quality, rates: [1]}
+ *
+ * Precedence, highest first: a flag of `fc-eval sweep` (--model, --data, --requests, ...), then the key in the
+ * experiment, then the key in `global`, then the default. In an experiment a key left out (or an empty list)
+ * inherits; seed, temperature, top_k and top_p are sweep-wide.
+ *
+ * Expansion of a load experiment: methods x ratios x rates x batching, except that "none" runs once per rate
+ * and batching (ratio 1), a spec that sets ratio= itself or names no ratio option (ccm: its checkpoint fixes
+ * it) runs once, and "{ratio}" in a spec is replaced by each ratio (ccm:weights=ckpt/llava-{ratio}x.safetensors).
+ * A quality experiment is one `fc-eval quality` run over every expanded method spec (rates and batching unused).
+ */
+typedef enum { FC_SWEEP_INHERIT = 0 } fc_sweep_inherit; /* index 0 of the enums below: not set here */
+
+typedef struct {
+    char *model, *tokenizer, *data, *images, *format, *checkpoint;
+    fc_yaml_strings methods;  /* specs; "none" = the full cache */
+    fc_yaml_strings ratios;   /* "5x" or "5" (>= 1) */
+    fc_yaml_strings rates;    /* requests per second, > 0 */
+    fc_yaml_sections batching; /* fc_eval_batching_config each */
+    long requests, max_new_tokens, kv_blocks, block_size, samples;
+    char *kv_budget;          /* bytes, "256M" */
+    int arrival;              /* inherit | poisson | constant */
+    int ignore_eos;           /* inherit | false | true */
+} fc_sweep_settings;
+
+typedef enum { FC_SWEEP_LOAD = 0, FC_SWEEP_QUALITY } fc_sweep_kind;
+
+typedef struct {
+    char *name;
+    int kind;                 /* fc_sweep_kind */
+    fc_sweep_settings s;
+} fc_sweep_experiment;
+
+typedef struct {
+    int kind;                 /* always "sweep" */
+    char *name;
+    char *output_dir;
+    long seed;
+    double temperature, top_p;
+    long top_k;
+    fc_sweep_settings global;
+    fc_yaml_sections experiments; /* fc_sweep_experiment each */
+} fc_sweep_config;
+
+extern const fc_yaml_field fc_sweep_config_schema[];
+extern const char *const fc_sweep_arrival_names[];   /* "inherit", "poisson", "constant", NULL */
+extern const char *const fc_sweep_bool_names[];      /* "inherit", "false", "true", NULL */
+extern const char *const fc_sweep_kind_names[];      /* "load", "quality", NULL */
+
+/* Defaults, then the file, then the checks the schema cannot make (every spec a valid form, global settings
+ * that experiments can inherit). Messages name file, line and key. Release with fc_sweep_config_free. */
+fc_err fc_sweep_config_load(fc_sweep_config *cfg, const char *path);
+void fc_sweep_config_free(fc_sweep_config *cfg);
+void fc_sweep_config_print(const fc_sweep_config *cfg, FILE *f);
+
 #endif

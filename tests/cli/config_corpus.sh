@@ -51,7 +51,7 @@ yaml_cases=(
   "comments_only|comments_only\.yaml: file is empty \(no YAML document\)"
   "not_utf8|not_utf8\.yaml:23: invalid text at byte offset 989: invalid trailing UTF-8 octet"
   "no_kind|no_kind\.yaml: no top-level 'kind:' key"
-  "unknown_kind|unknown_kind\.yaml:4: kind: expected train or eval, got 'serve'"
+  "unknown_kind|unknown_kind\.yaml:4: kind: expected train, eval or sweep, got 'serve'"
   "two_documents|two_documents\.yaml:30: a second YAML document"
   "ratio_window_mismatch|ratio_window_mismatch\.yaml: compressor\.ratio 5x does not match compressor\.window 4"
   "deep_flow|deep_flow\.yaml:19:41: nesting depth 33 is over the limit of 32"
@@ -86,7 +86,7 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_ok "$b config --keys train" "$b/fc-eval" config --keys train
   check_grep "$b keys list training.lr" '^  training\.lr +number' "$TMPD/out"
   check_error "$b config without a mode" "give one of --check FILE or --keys KIND" "$b/fc-eval" config
-  check_error "$b config --keys bogus" "--keys: expected train or eval, got 'bogus'" "$b/fc-eval" config --keys bogus
+  check_error "$b config --keys bogus" "--keys: expected train, eval or sweep, got 'bogus'" "$b/fc-eval" config --keys bogus
   check_error "$b config --check missing file" "no-such\.yaml: cannot open" "$b/fc-eval" config --check no-such.yaml
 done
 # issue 15: 100,000 nested flow sequences (200 KB; 72 s in libyaml before the bound) stop at depth 33, which

@@ -1,0 +1,82 @@
+/* results_io.c: result files through a temporary name, and folders. See results_io.h. */
+#include "eval/results_io.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/base/mem.h"
+
+fc_err fc_out_open(fc_out_file *o, const char *path) {
+    memset(o, 0, sizeof *o);
+    size_t n = strlen(path) + 32;
+    o->path = fc_strdup(path);
+    o->tmp = fc_malloc(n, "result file name");
+    if (!o->path || !o->tmp) {
+        fc_out_abort(o);
+        return FC_ENOMEM;
+    }
+    snprintf(o->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    if (!(o->f = fopen(o->tmp, "w"))) {
+        fc_err e = fc_err_set(FC_EIO, "%s: cannot write: %s", path, strerror(errno));
+        fc_out_abort(o);
+        return e;
+    }
+    return FC_OK;
+}
+
+fc_err fc_out_commit(fc_out_file *o) {
+    int bad = ferror(o->f) | fflush(o->f);
+    bad |= fclose(o->f);
+    o->f = NULL;
+    if (bad || rename(o->tmp, o->path)) {
+        fc_err e = fc_err_set(FC_EIO, "%s: cannot write: %s", o->path, strerror(errno ? errno : EIO));
+        fc_out_abort(o);
+        return e;
+    }
+    free(o->path), free(o->tmp);
+    o->path = o->tmp = NULL;
+    return FC_OK;
+}
+
+void fc_out_abort(fc_out_file *o) {
+    if (o->f) fclose(o->f);
+    if (o->tmp) remove(o->tmp);
+    free(o->path), free(o->tmp);
+    memset(o, 0, sizeof *o);
+}
+
+fc_err fc_out_write_text(const char *path, const char *text) {
+    fc_out_file o;
+    FC_TRY(fc_out_open(&o, path));
+    fputs(text, o.f);
+    return fc_out_commit(&o);
+}
+
+fc_err fc_out_mkdirs(const char *dir) {
+    char *p = fc_strdup(dir);
+    if (!p) return FC_ENOMEM;
+    for (char *s = p + 1;; s++) {
+        char c = *s;
+        if (c == '/' || c == 0) {
+            *s = 0;
+            if (mkdir(p, 0777) && errno != EEXIST) {
+                fc_err e = fc_err_set(FC_EIO, "%s: cannot make the folder: %s", p, strerror(errno));
+                free(p);
+                return e;
+            }
+            struct stat st;
+            if (stat(p, &st) || !S_ISDIR(st.st_mode)) {
+                fc_err e = fc_err_set(FC_EIO, "%s: exists and is not a folder", p);
+                free(p);
+                return e;
+            }
+            *s = c;
+        }
+        if (!c) break;
+    }
+    free(p);
+    return FC_OK;
+}

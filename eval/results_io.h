@@ -1,0 +1,28 @@
+/* results_io.h: writing result files so that a killed run never leaves half of one (DESIGN §3): each file
+ * is written to "<path>.tmp.<pid>" and renamed over <path> once complete; and making result folders. */
+#ifndef FC_EVAL_RESULTS_IO_H
+#define FC_EVAL_RESULTS_IO_H
+
+#include <stdio.h>
+
+#include "core/base/err.h"
+
+typedef struct {
+    FILE *f;
+    char *path, *tmp;
+} fc_out_file;
+
+/* Opens the temporary file. FC_EIO names the path. */
+fc_err fc_out_open(fc_out_file *o, const char *path);
+/* Flushes, closes and renames it into place; on a write error removes the temporary and fails (FC_EIO). */
+fc_err fc_out_commit(fc_out_file *o);
+/* Closes and removes the temporary (after an error); accepts a file never opened. */
+void fc_out_abort(fc_out_file *o);
+
+/* Writes `text` to path through a temporary. */
+fc_err fc_out_write_text(const char *path, const char *text);
+
+/* mkdir -p; FC_EIO names the folder that could not be made. */
+fc_err fc_out_mkdirs(const char *dir);
+
+#endif
