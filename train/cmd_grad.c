@@ -142,7 +142,9 @@ static int run(const fc_cli_args *a) {
         e = fc_train_sample_prompt(vlm, &data.recs[idx[k]], o.data, &s[k]);
         if (!e) e = fc_train_sample_answers(vlm, &data.recs[idx[k]], o.data, &s[k]);
         fc_distill_sample v = fc_train_sample_view(&s[k]);
-        if (!e && (e = fc_distill_check_sample(d, &v))) fc_err_prefix(e, "%s: sample '%s'", o.data, s[k].id);
+        char shown[160];
+        if (!e && (e = fc_distill_check_sample(d, &v)))
+            fc_err_prefix(e, "%s: sample '%s'", o.data, fc_data_id_for_message(s[k].id, shown, sizeof shown));
         if (!e) sup += s[k].n_sup;
     }
     if (!e) fc_ccm_train_zero_grad(c);

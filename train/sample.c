@@ -9,20 +9,22 @@
 fc_err fc_train_sample_prompt(fc_vlm *m, const fc_data_record *r, const char *where, fc_train_sample *s) {
     memset(s, 0, sizeof *s);
     s->id = r->id;
+    char shown[160]; /* ids come from the data file: quoted on one line, cut (fc_data_id_for_message) */
+    const char *id = fc_data_id_for_message(r->id, shown, sizeof shown);
     if (r->n_images > FC_VLM_MAX_IMAGES)
-        return fc_err_set(FC_EINVAL, "%s: sample '%s': %d images (at most %d)", where, r->id, r->n_images,
+        return fc_err_set(FC_EINVAL, "%s: sample '%s': %d images (at most %d)", where, id, r->n_images,
                           FC_VLM_MAX_IMAGES);
     fc_image img[FC_VLM_MAX_IMAGES];
     memset(img, 0, sizeof img);
     fc_err e = FC_OK;
     for (int k = 0; k < r->n_images && !e; k++)
         if ((e = fc_image_load(&img[k], r->images[k])))
-            fc_err_prefix(e, "%s: sample '%s'", where, r->id);
+            fc_err_prefix(e, "%s: sample '%s'", where, id);
     if (!e && (e = fc_vlm_request_build(m, img, r->n_images, r->question, &s->req)))
-        fc_err_prefix(e, "%s: sample '%s'", where, r->id);
+        fc_err_prefix(e, "%s: sample '%s'", where, id);
     for (int k = 0; k < r->n_images; k++) fc_image_free(&img[k]);
     if (!e && s->req.n_ids < 2)
-        e = fc_err_set(FC_EINVAL, "%s: sample '%s': the prompt has %d tokens (at least 2 needed)", where, r->id, s->req.n_ids);
+        e = fc_err_set(FC_EINVAL, "%s: sample '%s': the prompt has %d tokens (at least 2 needed)", where, id, s->req.n_ids);
     if (!e && s->req.n_spans) {
         s->spans = fc_malloc((size_t)s->req.n_spans * sizeof *s->spans, "sample spans");
         if (!s->spans) e = FC_ENOMEM;
@@ -75,6 +77,8 @@ static char *trimmed(const char *t) {
 
 fc_err fc_train_sample_answers(const fc_vlm *m, const fc_data_record *r, const char *where, fc_train_sample *s) {
     cont_reset(s);
+    char shown[160];
+    const char *id = fc_data_id_for_message(r->id, shown, sizeof shown);
     const bool llava = m->cfg.arch == FC_ARCH_LLAVA;
     const int32_t end = m->eos[0];
     fc_err e = FC_OK;
@@ -83,7 +87,7 @@ fc_err fc_train_sample_answers(const fc_vlm *m, const fc_data_record *r, const c
         if (turn->role == FC_DATA_GPT) {
             char *a = trimmed(turn->text);
             if (!a) return FC_ENOMEM;
-            if (!*a) e = fc_err_set(FC_EINVAL, "%s: sample '%s': turn %d: the answer is empty", where, r->id, i + 1);
+            if (!*a) e = fc_err_set(FC_EINVAL, "%s: sample '%s': turn %d: the answer is empty", where, id, i + 1);
             /* MiniCPM-V's answer ends with <|im_end|> written in the text (an added token, matched as such) */
             size_t n = strlen(a) + 16;
             char *t = fc_malloc(n, "answer text");
@@ -112,7 +116,7 @@ fc_err fc_train_sample_answers(const fc_vlm *m, const fc_data_record *r, const c
     }
     if (!e && s->n_sup == 0)
         e = fc_err_set(FC_EINVAL, "%s: sample '%s': no answer to learn from (no assistant turn after the question)",
-                       where, r->id);
+                       where, id);
     if (e) cont_reset(s);
     return e;
 }
@@ -124,7 +128,8 @@ fc_err fc_train_sample_teacher(fc_vlm *m, fc_kv_pool *kv, const fc_gen_params *p
     if (!out) return FC_ENOMEM;
     int n = 0;
     fc_err e = fc_vlm_generate(m, kv, &s->req, 1, p, &out, &n);
-    if (e) fc_err_prefix(e, "%s: sample '%s': teacher generation", where, s->id);
+    char shown[160];
+    if (e) fc_err_prefix(e, "%s: sample '%s': teacher generation", where, fc_data_id_for_message(s->id, shown, sizeof shown));
     if (!e) e = cont_push(s, out, n, 1);
     /* it stopped before the limit: on an end token, which is part of what the student must learn */
     if (!e && n < p->max_new_tokens) e = cont_push(s, &m->eos[0], 1, 1);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/base/mem.h"
+#include "data/dataset.h"
 
 typedef struct {
     uint64_t h;
@@ -40,8 +41,9 @@ fc_err fc_train_split(const char *const *ids, size_t n, double val_frac, const c
     qsort(sorted, n, sizeof *sorted, by_str);
     for (size_t i = 1; i < n; i++)
         if (!strcmp(sorted[i - 1], sorted[i])) {
+            char shown[160]; /* ids come from the data file: one line, cut */
             fc_err e = fc_err_set(FC_EINVAL, "%s: sample id '%s' appears more than once (the validation split is by id)",
-                                  where, sorted[i]);
+                                  where, fc_data_id_for_message(sorted[i], shown, sizeof shown));
             free(sorted);
             return e;
         }
@@ -50,7 +52,9 @@ fc_err fc_train_split(const char *const *ids, size_t n, double val_frac, const c
             const char **hit = bsearch(&val_ids[k], sorted, n, sizeof *sorted, by_str);
             if (!hit) {
                 free(sorted);
-                return fc_err_set(FC_EINVAL, "%s: validation id '%s' is not a sample of the data", where, val_ids[k]);
+                char shown[160];
+                return fc_err_set(FC_EINVAL, "%s: validation id '%s' is not a sample of the data", where,
+                                  fc_data_id_for_message(val_ids[k], shown, sizeof shown));
             }
         }
         size_t n_val = 0;

@@ -87,7 +87,8 @@ static fc_err build_one(fc_trainer *t, int i, fc_distill *d) {
     }
     fc_distill_sample v = fc_train_sample_view(s);
     fc_err e = fc_distill_check_sample(d, &v);
-    if (e) return fc_err_prefix(e, "%s: sample '%s'", t->where[i], s->id);
+    char shown[160];
+    if (e) return fc_err_prefix(e, "%s: sample '%s'", t->where[i], fc_data_id_for_message(s->id, shown, sizeof shown));
     fc_trainer_release_embeds(t, i);
     return FC_OK;
 }

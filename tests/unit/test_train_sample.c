@@ -10,6 +10,7 @@
 #include "data/dataset.h"
 #include "tests/test.h"
 #include "train/sample.h"
+#include "train/split.h"
 
 #define FIX "tests/fixtures/vlm"
 #define DATA "tests/fixtures/train/conv.json"
@@ -122,6 +123,25 @@ static void test_empty_answer_refused(fc_test *t) {
     fc_vlm_free(m);
 }
 
+/* an id from the data file with a newline in it must not split the one-line error (the readers quote ids
+ * through fc_data_id_for_message; the trainer printed them raw) */
+static void test_sample_id_quoted_on_one_line(fc_test *t) {
+    fc_vlm *m = NULL;
+    FC_CHECK(t, fc_vlm_load(&m, FIX "/minicpmv-tiny", NULL) == FC_OK, "%s", fc_errmsg());
+    fc_data_turn turns[2] = {{FC_DATA_HUMAN, "<image>\nq"}, {FC_DATA_GPT, " "}};
+    fc_data_record r = {.id = "a\nb\x01", .turns = turns, .n_turns = 2, .question = "q", .answer = ""};
+    fc_train_sample s = {0};
+    fc_err e = fc_train_sample_answers(m, &r, "x.json", &s);
+    FC_CHECK(t, e == FC_EINVAL && strstr(fc_errmsg(), "sample 'a\\nb\\x01': turn 2") && !strchr(fc_errmsg(), '\n'),
+             "%s", fc_errmsg());
+    fc_vlm_free(m);
+    const char *dup[] = {"x\ny", "x\ny"};
+    bool v[2];
+    e = fc_train_split(dup, 2, 0.5, NULL, 0, 48, "d.json", v);
+    FC_CHECK(t, e == FC_EINVAL && strstr(fc_errmsg(), "id 'x\\ny' appears") && !strchr(fc_errmsg(), '\n'), "%s",
+             fc_errmsg());
+}
+
 static const fc_test_case cases[] = {FC_CASE(test_minicpm_chatml_turns), FC_CASE(test_llava_vicuna_turns),
-                                     FC_CASE(test_empty_answer_refused)};
+                                     FC_CASE(test_empty_answer_refused), FC_CASE(test_sample_id_quoted_on_one_line)};
 int main(int argc, char **argv) { return fc_test_main(argc, argv, cases, FC_NCASES(cases)); }
