@@ -16,5 +16,6 @@ int fc_cmd_config(int argc, char **argv);
 int fc_cmd_vision(int argc, char **argv);
 int fc_cmd_methods(int argc, char **argv);
 int fc_cmd_run(int argc, char **argv);
+int fc_cmd_synth(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const fc_cli_command commands[] = {
     {"inspect", fc_cmd_inspect, "list a checkpoint: config, tensors, metadata, totals"},
     {"config", fc_cmd_config, "validate a YAML run config or a config.json and print its effective values"},
     {"vision", fc_cmd_vision, "time a model's vision encoder (CLIP+projector, SigLIP+resampler) on one image"},
+    {"synth", fc_cmd_synth, "write the synthetic visual-QA testbed: shape pictures, questions, splits"},
     {"methods", fc_cmd_methods, "list the KV compression methods with their options and defaults"},
 };
 
