@@ -377,7 +377,11 @@ fc_err fc_synth_write(const fc_synth_write_opts *o, int *n_files) {
     e = write_single(&w);
     if (!e) e = write_multi(&w, "multi", FC_SYNTH_STREAM_MULTI, o->n_multi, o->multi_min, o->multi_max);
     if (!e) e = write_multi(&w, "long", FC_SYNTH_STREAM_LONG, o->n_long, o->long_images, o->long_images);
-    if (!e) e = json_write(&w, "synth.json", manifest(o), true);
+    if (!e) {
+        cJSON *m = manifest(o);
+        e = json_write(&w, "synth.json", m, true);
+        cJSON_Delete(m);
+    }
     free(w.rgb);
     if (n_files) *n_files = w.n_files;
     return e;
