@@ -55,6 +55,8 @@ COLORS = ["red", "green", "blue", "yellow", "purple"]
 SHAPES = ["circle", "square", "triangle"]
 BACKGROUND = (110, 110, 110)  # data/synth_vqa.c fc_synth_background_rgb: the blanked image
 
+MINICPMV_VOCAB = 151666  # the real MiniCPM-V-2.6 LLM's vocab_size (its tokenizer's 151643 + 23 added tokens)
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 # the model's shape; recorded in training.json
 LLAVA_ARCH = dict(clip_hidden=64, clip_layers=3, clip_heads=4, clip_mlp=256,
                   llm_hidden=128, llm_layers=3, llm_heads=4, llm_mlp=384)
@@ -206,22 +208,26 @@ def build_sample(toks, conv, rng, describe_last=True):
 
 
 class Data:
-    def __init__(self, data_dir, split, tok, grid):
+    """toks: Tokens (LLaVA) or testbed_minicpmv.Tokens; pixels(path) and aux(scene) per model."""
+
+    def __init__(self, data_dir, split, toks, grid, pixels=None, aux=None):
         with open(os.path.join(data_dir, f"{split}.json")) as f:
             self.convs = json.load(f)
         with open(os.path.join(data_dir, f"{split}_scenes.json")) as f:
             self.scenes = json.load(f)
         self.dir = data_dir
-        self.toks = Tokens(tok)
+        self.toks = toks
         self.grid = grid
+        self.pixels = pixels or load_pixels
+        self.aux = aux or (lambda scene: aux_targets(scene, grid))
 
     def batch(self, idxs, rng):
         seqs, pix, aux = [], [], []
         for i in idxs:
             e = self.convs[i]
             seqs.append(build_sample(self.toks, e["conversations"], rng))
-            pix.append(load_pixels(os.path.join(self.dir, e["image"])))
-            aux.append(aux_targets(self.scenes[e["id"]], self.grid))
+            pix.append(self.pixels(os.path.join(self.dir, e["image"])))
+            aux.append(self.aux(self.scenes[e["id"]]))
         T = max(len(s[0]) for s in seqs)
         ids = torch.zeros((len(seqs), T), dtype=torch.long)  # right padding never reaches a real token (causal)
         labels = torch.full((len(seqs), T), -100, dtype=torch.long)
@@ -246,15 +252,33 @@ def save_ckpt(path, state):
     os.replace(tmp, path)
 
 
+def build(a):
+    """(model, aux head, train Data, arch, full loss(batch), vision-only loss(batch)) for --model."""
+    from transformers import AutoTokenizer, LlavaForConditionalGeneration
+    torch.manual_seed(a.seed)
+    if a.model == "llava":
+        arch = dict(LLAVA_ARCH)
+        model = LlavaForConditionalGeneration(llava_config(arch))
+        aux = AuxHead(arch["llm_hidden"], 3)
+        data = Data(a.data, "train", Tokens(AutoTokenizer.from_pretrained(LLAVA_REAL)), 3)
+        return (model, aux, data, arch, lambda b: forward_loss(model, aux, b, a.aux_weight),
+                lambda b: aux.loss(image_features(model, b["pixels"]), b["aux"]))
+    import testbed_minicpmv as mc
+    mc.configure_slicing()
+    arch = dict(mc.ARCH)
+    model = mc.MiniCPMV(arch, MINICPMV_VOCAB)
+    aux = AuxHead(arch["vis_hidden"], 3)
+    toks = mc.Tokens(mc.tokenizer(SHARED))
+    data = Data(a.data, "train", toks, 3, pixels=mc.load_pixels, aux=lambda sc: mc.aux_targets(sc, 3, COLORS, SHAPES))
+    return (model, aux, data, arch, lambda b: mc.forward_loss(model, aux, b, a.aux_weight, toks.unk),
+            lambda b: mc.vision_loss(model, aux, b))
+
+
 def cmd_train(a):
     torch.set_num_threads(a.threads)
-    from transformers import AutoTokenizer, LlavaForConditionalGeneration
     os.makedirs(a.work, exist_ok=True)
     ck = os.path.join(a.work, "ckpt.pt")
-    arch = dict(LLAVA_ARCH)
-    torch.manual_seed(a.seed)
-    model = LlavaForConditionalGeneration(llava_config(arch))
-    aux = AuxHead(arch["llm_hidden"], 3)
+    model, aux, data, arch, full_loss, vision_loss = build(a)
     params = list(model.parameters()) + list(aux.parameters())
     opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.98), weight_decay=0.01)
     state = {"step": 0, "seen": 0, "epoch": 0, "cursor": 0, "elapsed": 0.0, "history": []}
@@ -266,8 +290,6 @@ def cmd_train(a):
         state = s["state"]
         log(f"resumed {ck} at step {state['step']} ({state['seen']} images, {state['elapsed'] / 60:.1f} min)")
     model.train()
-    tok = AutoTokenizer.from_pretrained(LLAVA_REAL)
-    data = Data(a.data, "train", tok, 3)
     n = len(data.convs)
     log(f"model {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params, {n} train images, batch {a.batch}")
     t0, last_ck, acc_hist = time.time(), time.time(), []
@@ -291,10 +313,10 @@ def cmd_train(a):
         for g in opt.param_groups:
             g["lr"] = lr
         if step < a.vision_steps:  # warm-up of the vision side alone: the auxiliary targets, no LLM (cheap)
-            la = aux.loss(image_features(model, batch["pixels"]), batch["aux"])
+            la = vision_loss(batch)
             lm, acc, loss = torch.zeros(()), torch.zeros(()), la
         else:
-            lm, la, acc = forward_loss(model, aux, batch, a.aux_weight)
+            lm, la, acc = full_loss(batch)
             loss = lm + a.aux_weight * la
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -335,20 +357,27 @@ def versions():
 
 
 def cmd_export(a):
-    from transformers import LlavaForConditionalGeneration
     s = torch.load(os.path.join(a.work, "ckpt.pt"), weights_only=False)
-    model = LlavaForConditionalGeneration(llava_config(s["arch"]))
-    model.load_state_dict(s["model"])
-    model = model.to(torch.bfloat16).eval()
+    kind = s["args"].get("model", "llava")
     os.makedirs(a.out, exist_ok=True)
     for f in os.listdir(a.out):
         if f.endswith(".safetensors") or f.endswith(".index.json"):
             os.remove(os.path.join(a.out, f))
-    model.save_pretrained(a.out, safe_serialization=True)
-    for f in ("added_tokens.json", "chat_template.jinja", "chat_template.json", "preprocessor_config.json",
-              "processor_config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer.model",
-              "tokenizer_config.json"):
-        shutil.copyfile(os.path.join(LLAVA_REAL, f), os.path.join(a.out, f))
+    if kind == "llava":
+        from transformers import LlavaForConditionalGeneration
+        model = LlavaForConditionalGeneration(llava_config(s["arch"]))
+        model.load_state_dict(s["model"])
+        model = model.to(torch.bfloat16).eval()
+        model.save_pretrained(a.out, safe_serialization=True)
+        for f in ("added_tokens.json", "chat_template.jinja", "chat_template.json", "preprocessor_config.json",
+                  "processor_config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer.model",
+                  "tokenizer_config.json"):
+            shutil.copyfile(os.path.join(LLAVA_REAL, f), os.path.join(a.out, f))
+    else:
+        import testbed_minicpmv as mc
+        model = mc.MiniCPMV(s["arch"], MINICPMV_VOCAB)
+        model.load_state_dict(s["model"])
+        mc.export(model, s["arch"], a.out, SHARED, versions())
     info_path = os.path.join(a.out, "training.json")
     info = {}
     if os.path.exists(info_path):
@@ -356,7 +385,7 @@ def cmd_export(a):
             info = json.load(f)
     st = s["state"]
     info.update({
-        "script": "tools/train_testbed.py", "model": "llava", "arch": s["arch"], "args": s["args"],
+        "script": "tools/train_testbed.py", "model": kind, "arch": s["arch"], "args": s["args"],
         "data": {"generator": "bin/fc-eval synth", "options": DATA_ARGS, "seed": s["args"]["data_seed"],
                  "train_images": s["args"].get("n_train")},
         "steps": st["step"], "images_seen": st["seen"], "epochs": st["epoch"], "train_minutes": round(st["elapsed"] / 60, 1),
@@ -372,11 +401,48 @@ def norm_answer(s):
     return s.strip().lower().rstrip(".").strip()
 
 
+def answerer(a):
+    """question answering of an exported folder in torch: LLaVA through transformers' own classes and
+    generate; MiniCPM-V through our torch rendering loaded from the exported safetensors (bf16 -> f32)."""
+    if a.model == "llava":
+        from transformers import AutoProcessor, LlavaForConditionalGeneration
+        model = LlavaForConditionalGeneration.from_pretrained(a.out, dtype=torch.float32).eval()
+        proc = AutoProcessor.from_pretrained(a.out)
+
+        def ask(im, question):
+            inp = proc(images=im, text=f"USER: <image>\n{question} ASSISTANT:", return_tensors="pt")
+            with torch.no_grad():
+                out = model.generate(**inp, max_new_tokens=6, do_sample=False)
+            ids = [int(t) for t in out[0, inp["input_ids"].shape[1]:] if int(t) != 2]
+            return proc.tokenizer.decode(ids, skip_special_tokens=True), ids
+        return ask
+    import testbed_minicpmv as mc
+    from safetensors.torch import load_file
+    mc.configure_slicing()
+    cfg = json.load(open(os.path.join(a.out, "config.json")))
+    arch = json.load(open(os.path.join(a.out, "training.json")))["arch"]
+    model = mc.MiniCPMV(arch, cfg["vocab_size"]).eval()
+    sd = {k: v.float() for k, v in load_file(os.path.join(a.out, "model.safetensors")).items()}
+    model.vpm.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("vpm.")})
+    model.resampler.load_state_dict({k[10:]: v for k, v in sd.items() if k.startswith("resampler.")})
+    model.llm.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("llm.")}, strict=False)
+    model.llm.tie_weights()
+    tok = mc.tokenizer(SHARED)
+
+    def ask(im, question):
+        grid, pieces = mvlm_slice(im)
+        return mc.greedy(model, tok, mc.mvlm.to_pixels(pieces[0]), question, 6)
+    return ask
+
+
+def mvlm_slice(im):
+    import testbed_minicpmv as mc
+    return mc.mvlm.slice_image(im)
+
+
 def cmd_eval(a):
     torch.set_num_threads(a.threads)
-    from transformers import AutoProcessor, LlavaForConditionalGeneration
-    model = LlavaForConditionalGeneration.from_pretrained(a.out, torch_dtype=torch.float32).eval()
-    proc = AutoProcessor.from_pretrained(a.out)
+    ask = answerer(a)
     with open(os.path.join(a.data, f"{a.split}_questions.json")) as f:
         qs = json.load(f)
     with open(os.path.join(a.data, f"{a.split}_scenes.json")) as f:
@@ -391,11 +457,7 @@ def cmd_eval(a):
     for qid, q in items:
         img = Image.open(os.path.join(a.data, scenes[q["imageId"]]["file"])).convert("RGB")
         for which, im in (("image", img), ("blank", blank)):
-            prompt = f"USER: <image>\n{q['question']} ASSISTANT:"
-            inp = proc(images=im, text=prompt, return_tensors="pt")
-            with torch.no_grad():
-                out = model.generate(**inp, max_new_tokens=6, do_sample=False)
-            ans = proc.tokenizer.decode(out[0, inp["input_ids"].shape[1]:], skip_special_tokens=True)
+            ans, ids = ask(im, q["question"])
             ok = norm_answer(ans) == norm_answer(q["answer"])
             key = "by_type" if which == "image" else "blank_by_type"
             c = res[key].setdefault(q["type"], [0, 0])
@@ -403,7 +465,9 @@ def cmd_eval(a):
             c[1] += 1
             if which == "image":
                 correct += ok
-                answers[qid] = ans.strip()
+                answers[qid] = ids
+                if len(answers) <= a.show:
+                    log(f"{qid} [{q['type']}] {q['question']} -> '{ans.strip()}' (want '{q['answer']}')")
             else:
                 blank_correct += ok
     res["accuracy"] = correct / len(items)
@@ -422,12 +486,14 @@ def cmd_eval(a):
         fc = os.path.join(ROOT, "bin", "fc-eval")
         agree = 0
         for qid, q in items[:a.c_check]:
+            # the same greedy tokens, compared as ids (the answer's text could hide a difference)
             r = subprocess.run([fc, "run", "--model", a.out, "--image", os.path.join(a.data, scenes[q["imageId"]]["file"]),
-                                "--prompt", q["question"], "--max-new-tokens", "6"], capture_output=True, text=True)
-            cans = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else f"<error {r.stderr.strip()}>"
-            agree += cans.strip() == answers[qid]
-            if cans.strip() != answers[qid]:
-                log(f"C/torch differ on {qid}: C '{cans}' torch '{answers[qid]}'")
+                                "--prompt", q["question"], "--max-new-tokens", "6", "--print-ids"],
+                               capture_output=True, text=True)
+            cids = [int(t) for t in r.stdout.split()] if r.returncode == 0 else f"<error {r.stderr.strip()}>"
+            agree += cids == answers[qid]
+            if cids != answers[qid]:
+                log(f"C/torch differ on {qid}: C {cids} torch {answers[qid]}")
         res["c_agreement"] = [agree, min(a.c_check, len(items))]
     res["by_type"] = {k: f"{v[0]}/{v[1]}" for k, v in sorted(res["by_type"].items())}
     res["blank_by_type"] = {k: f"{v[0]}/{v[1]}" for k, v in sorted(res["blank_by_type"].items())}
@@ -443,10 +509,10 @@ def cmd_eval(a):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=["data", "train", "export", "eval"])
-    p.add_argument("--model", default="llava", choices=["llava"])
+    p.add_argument("--model", default="llava", choices=["llava", "minicpmv"])
     p.add_argument("--data", default="/tmp/testbed-data", help="fc-eval synth output folder")
-    p.add_argument("--work", default="/tmp/testbed-work", help="checkpoint folder (ckpt.pt)")
-    p.add_argument("--out", default=os.path.join(ROOT, "data", "testbed", "llava-tiny"))
+    p.add_argument("--work", default=None, help="checkpoint folder (ckpt.pt); default /tmp/testbed-work-MODEL")
+    p.add_argument("--out", default=None, help="exported model folder; default data/testbed/MODEL-tiny")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--data-seed", type=int, default=11)
     p.add_argument("--n-train", type=int, default=20000)
@@ -467,8 +533,11 @@ def main():
     p.add_argument("--split", default="test")
     p.add_argument("--n", type=int, default=300, help="eval: questions")
     p.add_argument("--c-check", type=int, default=0)
+    p.add_argument("--show", type=int, default=10, help="eval: print the first answers")
     p.add_argument("--record", action="store_true", help="eval: store the figures in training.json")
     a = p.parse_args()
+    a.work = a.work or f"/tmp/testbed-work-{a.model}"
+    a.out = a.out or os.path.join(ROOT, "data", "testbed", f"{a.model}-tiny")
     {"data": cmd_data, "train": cmd_train, "export": cmd_export, "eval": cmd_eval}[a.command](a)
 
 
