@@ -1,8 +1,8 @@
 /* synth_questions.c: the questions about a synthetic scene and their answers (synth_vqa.h).
  *
  * Each kind needs the picture: a blind model can only guess from the answer prior, which the choices below
- * keep flat where they can (yes/no questions answer yes half the time; counts of a colour or shape ask about
- * one that is present half the time). Objects are named either by their cell or by a colour + shape that is
+ * keep flat where they can (every yes/no kind answers yes half the time; counts of a colour or shape ask
+ * about one that is present half the time). Objects are named either by their cell or by a colour + shape that is
  * unique in the scene, so every question has exactly one right answer.
  */
 #include <stdio.h>
@@ -60,33 +60,27 @@ static bool relation(const fc_synth_scene *s, fc_rng *r, bool by_col, fc_synth_q
     return true;
 }
 
-/* Two objects named by their cells, compared on colour or shape; "yes" half the time when a matching pair
- * exists. */
+/* Two objects named by their cells, compared on colour or shape. Asked only about scenes that have both a
+ * matching and a differing pair, and then "yes" half the time: where only one answer is possible the kind
+ * is skipped, so that its answer prior stays flat (falling back to the possible answer made 5 in 6 "no"). */
 static bool same(const fc_synth_config *c, const fc_synth_scene *s, fc_rng *r, bool color, fc_synth_question *q) {
     if (s->n < 2) return false;
-    int pairs[FC_SYNTH_MAX_OBJECTS * FC_SYNTH_MAX_OBJECTS][2], np = 0;
-    bool want = coin(r);
+    int pairs[2][FC_SYNTH_MAX_OBJECTS * FC_SYNTH_MAX_OBJECTS][2], np[2] = {0, 0};
     for (int i = 0; i < s->n; i++)
         for (int j = i + 1; j < s->n; j++) {
-            bool eq = color ? s->obj[i].color == s->obj[j].color : s->obj[i].shape == s->obj[j].shape;
-            if (eq == want) pairs[np][0] = i, pairs[np][1] = j, np++;
+            int eq = color ? s->obj[i].color == s->obj[j].color : s->obj[i].shape == s->obj[j].shape;
+            pairs[eq][np[eq]][0] = i, pairs[eq][np[eq]][1] = j, np[eq]++;
         }
-    int a, b;
-    if (np) {
-        int k = rand_below(r, np);
-        a = pairs[k][0], b = pairs[k][1];
-    } else { /* every pair answers the other way */
-        a = rand_below(r, s->n);
-        b = (a + 1 + rand_below(r, s->n - 1)) % s->n;
-    }
+    if (!np[0] || !np[1]) return false;
+    int want = coin(r), k = rand_below(r, np[want]);
+    int a = pairs[want][k][0], b = pairs[want][k][1];
     if (coin(r)) { int t = a; a = b, b = t; }
     const fc_synth_object *oa = &s->obj[a], *ob = &s->obj[b];
     char ca[32], cb[32];
     cell_of(c, oa, ca), cell_of(c, ob, cb);
-    bool eq = color ? oa->color == ob->color : oa->shape == ob->shape;
     snprintf(q->text, sizeof q->text, "Do the objects at the %s and the %s have the same %s?", ca, cb,
              color ? "color" : "shape");
-    snprintf(q->answer, sizeof q->answer, "%s", eq ? "yes" : "no");
+    snprintf(q->answer, sizeof q->answer, "%s", want ? "yes" : "no");
     q->n_objects = 2;
     return true;
 }
@@ -115,7 +109,8 @@ static bool make_one(const fc_synth_config *c, const fc_synth_scene *s, fc_rng *
         int cells = c->grid * c->grid, empty[FC_SYNTH_MAX_OBJECTS], ne = 0;
         for (int k = 0; k < cells; k++)
             if (fc_synth_object_at(s, k / c->grid, k % c->grid) < 0) empty[ne++] = k;
-        bool yes = ne == 0 || coin(r);
+        if (ne == 0) return false; /* a full grid: only "yes" possible, which would skew the prior */
+        bool yes = coin(r);
         int k = yes ? o->row * c->grid + o->col : empty[rand_below(r, ne)];
         fc_synth_cell_name(c, k / c->grid, k % c->grid, cell);
         snprintf(q->text, sizeof q->text, "Is there an object at the %s?", cell);
@@ -168,16 +163,13 @@ static bool make_one(const fc_synth_config *c, const fc_synth_scene *s, fc_rng *
         snprintf(q->answer, sizeof q->answer, "%s", cell);
         return true;
     case FC_SYNTH_Q_EXIST: {
-        int col = o->color, sh = o->shape;
-        bool yes = coin(r);
-        if (!yes) { /* a combination the scene lacks, if there is one */
-            int absent[FC_SYNTH_NCOLORS * FC_SYNTH_NSHAPES], na = 0;
-            for (int k = 0; k < FC_SYNTH_NCOLORS * FC_SYNTH_NSHAPES; k++)
-                if (!count_combo(s, k / FC_SYNTH_NSHAPES, k % FC_SYNTH_NSHAPES)) absent[na++] = k;
-            if (na) {
-                int k = absent[rand_below(r, na)];
-                col = k / FC_SYNTH_NSHAPES, sh = k % FC_SYNTH_NSHAPES;
-            }
+        int col = o->color, sh = o->shape, absent[FC_SYNTH_NCOLORS * FC_SYNTH_NSHAPES], na = 0;
+        for (int k = 0; k < FC_SYNTH_NCOLORS * FC_SYNTH_NSHAPES; k++)
+            if (!count_combo(s, k / FC_SYNTH_NSHAPES, k % FC_SYNTH_NSHAPES)) absent[na++] = k;
+        if (na == 0) return false; /* every combination present: only "yes" possible */
+        if (!coin(r)) { /* a combination the scene lacks */
+            int k = absent[rand_below(r, na)];
+            col = k / FC_SYNTH_NSHAPES, sh = k % FC_SYNTH_NSHAPES;
         }
         snprintf(q->text, sizeof q->text, "Is there a %s %s?", fc_synth_color_names[col], fc_synth_shape_names[sh]);
         snprintf(q->answer, sizeof q->answer, "%s", count_combo(s, col, sh) ? "yes" : "no");
@@ -201,17 +193,9 @@ int fc_synth_questions_make(const fc_synth_config *c, const fc_synth_scene *s, f
         int j = rand_below(rng, i + 1), t = order[i];
         order[i] = order[j], order[j] = t;
     }
-    /* round-robin over the kinds, so they come as evenly as the scene allows; a pass that adds nothing
-     * (every kind inapplicable or repeating a text) ends it, after a few retries for the random ones */
-    for (int pass = 0, stale = 0; n < max && stale < 4; pass++) {
-        int before = n;
-        for (int k = 0; k < FC_SYNTH_NQTYPES && n < max; k++) {
-            if (!make_one(c, s, rng, (fc_synth_qtype)order[k], &q[n])) continue;
-            bool dup = false;
-            for (int i = 0; i < n && !dup; i++) dup = !strcmp(q[i].text, q[n].text);
-            if (!dup) n++;
-        }
-        stale = n == before ? stale + 1 : 0;
-    }
+    /* one question per kind at most, kinds in a fresh order: a second question of a yes/no kind would skew
+     * its prior (distinct "yes" texts run out first: a scene has few objects and many absent combinations) */
+    for (int k = 0; k < FC_SYNTH_NQTYPES && n < max; k++)
+        if (make_one(c, s, rng, (fc_synth_qtype)order[k], &q[n])) n++;
     return n;
 }

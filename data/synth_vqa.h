@@ -85,7 +85,7 @@ typedef struct {
     int image_size;         /* square images, pixels (336: LLaVA-1.5's CLIP input, so no resize happens) */
     int grid;               /* grid x grid cells, 2..FC_SYNTH_MAX_GRID */
     int min_objects, max_objects;
-    int questions;          /* questions per image (distinct texts; fewer if a scene allows fewer) */
+    int questions;          /* questions per image: at most one per kind, so at most FC_SYNTH_NQTYPES */
 } fc_synth_config;
 
 /* The defaults: seed 0, 336 px, 3x3 grid, 1..5 objects, 6 questions. */
@@ -104,8 +104,9 @@ void fc_synth_scene_render(const fc_synth_config *c, const fc_synth_scene *s, ui
  * on larger ones. `out` holds at least 32 bytes. */
 void fc_synth_cell_name(const fc_synth_config *c, int row, int col, char *out);
 
-/* Up to `max` questions about scene s with distinct texts, drawn with rng (types as evenly as the scene
- * allows; yes/no questions answer yes half the time). Returns how many were written. */
+/* Up to `max` questions about scene s, at most one of each kind (so at most FC_SYNTH_NQTYPES), kinds in an
+ * order drawn with rng and skipped where the scene has no such question; every yes/no kind answers yes half
+ * the time. Returns how many were written. */
 int fc_synth_questions_make(const fc_synth_config *c, const fc_synth_scene *s, fc_rng *rng, fc_synth_question *q,
                             int max);
 
