@@ -294,7 +294,11 @@ def cmd_train(a):
     log(f"model {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params, {n} train images, batch {a.batch}")
     t0, last_ck, acc_hist = time.time(), time.time(), []
     start_elapsed = state["elapsed"]
-    while True:
+    stop = []  # SIGTERM / SIGINT: finish the step, write the checkpoint, exit (a session's end loses nothing)
+    import signal
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.append(1))
+    while not stop:
         el = start_elapsed + time.time() - t0
         if (a.minutes and el - start_elapsed >= a.minutes * 60) or (a.steps and state["step"] >= a.steps):
             break
