@@ -26,5 +26,6 @@ extern const fc_cli_command fc_cmd_load;
 extern const fc_cli_command fc_cmd_sweep;
 extern const fc_cli_command fc_cmd_merge;
 extern const fc_cli_command fc_cmd_plot;
+extern const fc_cli_command fc_cmd_synth;
 
 #endif

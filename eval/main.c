@@ -10,7 +10,8 @@ static const fc_cli_command *const commands[] = {
     /* one row per subcommand, in the order `--help` lists them */
     &fc_cmd_version, &fc_cmd_logits,  &fc_cmd_generate, &fc_cmd_run,     &fc_cmd_bench_llm, &fc_cmd_bench_compress,
     &fc_cmd_preprocess, &fc_cmd_tokenize, &fc_cmd_inspect, &fc_cmd_config, &fc_cmd_vision, &fc_cmd_quality,
-    &fc_cmd_data, &fc_cmd_load, &fc_cmd_sweep, &fc_cmd_merge, &fc_cmd_plot, &fc_cmd_methods, &fc_cmd_compare,
+    &fc_cmd_data, &fc_cmd_load, &fc_cmd_sweep, &fc_cmd_merge, &fc_cmd_plot, &fc_cmd_synth, &fc_cmd_methods,
+    &fc_cmd_compare,
 };
 
 static int version(const fc_cli_args *a) {

@@ -22,6 +22,14 @@ fc_err fc_file_read(const char *path, size_t max_bytes, const char *what, char *
 /* True if `path` names an existing regular file. */
 bool fc_file_exists(const char *path);
 
+/* Writes len bytes to `path` through "<path>.tmp.<pid>" renamed over it, so a killed run leaves either the old
+ * file or the whole new one. No fsync (the testbed writes thousands of small files; a crash may lose the
+ * newest ones but never leaves a torn one under the final name). FC_EIO naming the path on failure. */
+fc_err fc_file_write_atomic(const char *path, const void *data, size_t len);
+
+/* Creates directory `path` if it does not exist (one level; FC_EIO naming it when that fails). */
+fc_err fc_dir_ensure(const char *path);
+
 /* "dir/name" into a malloc'd string (NULL with an error set when out of memory). */
 char *fc_path_join(const char *dir, const char *name);
 
