@@ -298,7 +298,9 @@ static const fc_cli_option options[] = {
      "(default: all of the prompt, as kvpress compresses a context)"},
     {"--hold-last", NULL, 1,
      "--compress-at T-1: FastCache's serving convention (the prompt's last token\n"
-     "is the first decode input, so its logits come from the compressed cache)"},
+     "is the first decode input, so its logits come from the compressed cache);\n"
+     "the default for ccm"},
+    {"--no-hold-last", NULL, 1, "with --method ccm: compress all of the prompt (the default of the other methods)"},
     {"--out", "FILE", 1,
      "output .safetensors (written to a temporary name, then renamed); with --prompts\n"
      "a folder (made when missing)"},
@@ -312,7 +314,7 @@ static int cmd_logits(const fc_cli_args *a) {
     o.model = fc_cli_value(a, "--model"), o.tokenizer = fc_cli_value(a, "--tokenizer");
     o.out = fc_cli_value(a, "--out"), o.method = fc_cli_value(a, "--method"), o.prompts = fc_cli_value(a, "--prompts");
     const char *at_s = fc_cli_value(a, "--compress-at");
-    bool hold_last = fc_cli_flag(a, "--hold-last");
+    bool hold_last = fc_cli_flag(a, "--hold-last"), no_hold = fc_cli_flag(a, "--no-hold-last");
     if (!o.model || !o.out) return fc_cli_error("logits: --model DIR and --out FILE are required (with --prompts, --out DIR)"), 2;
     if (o.prompts && (ids || text || n_images))
         return fc_cli_error("logits: --prompts FILE replaces --ids, --text and --image"), 2;
@@ -320,8 +322,17 @@ static int cmd_logits(const fc_cli_args *a) {
     if (n_images && !text) return fc_cli_error("logits: --image needs --text (the question)"), 2;
     if (o.tokenizer && !n_images && !o.prompts)
         return fc_cli_error("logits: --tokenizer goes with --image or --prompts (a VLM's prompt)"), 2;
-    if ((at_s || hold_last) && !o.method) return fc_cli_error("logits: --compress-at and --hold-last need --method"), 2;
-    if (at_s && hold_last) return fc_cli_error("logits: give at most one of --compress-at and --hold-last"), 2;
+    if ((at_s || hold_last || no_hold) && !o.method)
+        return fc_cli_error("logits: --compress-at, --hold-last and --no-hold-last need --method"), 2;
+    if ((at_s != NULL) + hold_last + no_hold > 1)
+        return fc_cli_error("logits: give at most one of --compress-at, --hold-last and --no-hold-last"), 2;
+    if (o.method && !at_s && !no_hold) { /* ccm holds the last token by default, as fc-train and quality do */
+        fc_compress_method *cm = NULL;
+        fc_err ce = fc_compress_create(o.method, &cm);
+        if (!ce) hold_last = hold_last || fc_serve_hold_last_default(cm);
+        fc_compress_free(cm);
+        if (ce) return fc_cli_fail(ce);
+    }
     if (fc_cli_flag(a, "--batch") && !o.prompts) return fc_cli_error("logits: --batch goes with --prompts"), 2;
     long steps = 0, at = 0, batch = o.batch;
     fc_err e;
@@ -355,7 +366,7 @@ const fc_cli_command fc_cmd_logits = {
     "logits", cmd_logits, "decoder logits at every prompt position and N greedy steps, to safetensors",
     "--model DIR (--ids 1,2,3 | --text STR [--image FILE ...] | --prompts FILE [--batch B])\n"
     "                     [--tokenizer DIR] [--steps N]\n"
-    "                     [--method SPEC [--compress-at N | --hold-last]] --out FILE.safetensors",
+    "                     [--method SPEC [--compress-at N | --hold-last | --no-hold-last]] --out FILE.safetensors",
     "Runs the prompt through the decoder (one prefill), then N greedy decode steps, and writes\n"
     "  logits  f32 [T+N, V]  row i: the prediction after token i (T prompt rows, then N steps)\n"
     "  tokens  i32 [T+N]     the prompt, then the N greedy tokens fed back\n"

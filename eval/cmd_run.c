@@ -121,7 +121,8 @@ static const fc_cli_option options[] = {
      "\"compress SPEC: A -> B tokens per layer (Rx achieved, ...), KV X -> Y bytes\""},
     {"--hold-last", NULL, 1,
      "with --method: cache the prompt without its last token, which is then the\n"
-     "first decode input (FastCache's serving convention)"},
+     "first decode input (FastCache's serving convention; the default for ccm)"},
+    {"--no-hold-last", NULL, 1, "with --method ccm: compress the whole prompt (the default of the other methods)"},
     {0}};
 
 static int cmd_run(const fc_cli_args *a) {
@@ -132,14 +133,18 @@ static int cmd_run(const fc_cli_args *a) {
     o.model = fc_cli_value(a, "--model"), o.tokenizer = fc_cli_value(a, "--tokenizer");
     o.prompt = fc_cli_value(a, "--prompt"), o.method = fc_cli_value(a, "--method");
     o.show_prompt = fc_cli_flag(a, "--show-prompt"), o.print_ids = fc_cli_flag(a, "--print-ids");
-    o.hold_last = fc_cli_flag(a, "--hold-last");
+    bool hold = fc_cli_flag(a, "--hold-last"), no_hold = fc_cli_flag(a, "--no-hold-last");
     fc_sampling_cli_take(&o.gen, a);
     if (!o.model || !o.prompt) return fc_cli_error("run: --model DIR and --prompt TEXT are required"), 2;
     if (o.n_images == 0) return fc_cli_error("run: give at least one --image FILE"), 2;
-    if (o.hold_last && !o.method) return fc_cli_error("run: --hold-last needs --method"), 2;
+    if ((hold || no_hold) && !o.method)
+        return fc_cli_error("run: --%s needs --method", hold ? "hold-last" : "no-hold-last"), 2;
+    if (hold && no_hold) return fc_cli_error("run: give at most one of --hold-last and --no-hold-last"), 2;
     if (o.method) { /* a bad spec fails before the model loads */
         fc_compress_method *cm = NULL;
         fc_err ce = fc_compress_create(o.method, &cm);
+        /* ccm holds the last token unless told not to, as fc-train and fc-eval quality do */
+        if (!ce) o.hold_last = hold || (!no_hold && fc_serve_hold_last_default(cm));
         fc_compress_free(cm);
         if (ce) return fc_cli_fail(ce);
     }
@@ -153,5 +158,5 @@ const fc_cli_command fc_cmd_run = {
     "run", cmd_run, "ask a VLM (LLaVA / MiniCPM-V) about images and print the answer",
     "--model DIR --image FILE [--image FILE ...] --prompt TEXT [--max-new-tokens N]\n"
     "                   [--temperature T] [--top-k K] [--top-p P] [--seed S] [--tokenizer DIR]\n"
-    "                   [--show-prompt] [--print-ids] [--method SPEC [--hold-last]]",
+    "                   [--show-prompt] [--print-ids] [--method SPEC [--hold-last | --no-hold-last]]",
     "Asks the model about the images with its chat template and prints the answer.", options, 0, NULL};

@@ -62,6 +62,10 @@ fc_err fc_serve_prompt_to_cache(fc_llm *llm, fc_kv_pool *kv, const fc_vlm_reques
     return e;
 }
 
+bool fc_serve_hold_last_default(const fc_compress_method *m) {
+    return m && !strcmp(fc_compress_name(m), "ccm");
+}
+
 fc_err fc_serve_mark_take(fc_serve_mark *mk, const fc_kv_pool *kv, fc_kv_handle seq) {
     const int L = fc_kv_pool_params_of(kv)->n_layers;
     if (!fc_kv_seq_live(kv, seq)) return fc_err_set(FC_EINVAL, "sequence %u#%u is not live", seq.slot, seq.gen);

@@ -50,6 +50,11 @@ fc_err fc_serve_prompt_to_cache(fc_llm *llm, fc_kv_pool *kv, const fc_vlm_reques
                                 const fc_compress_method *m, bool hold_last, float *logits,
                                 fc_compress_seq_result *res);
 
+/* Whether a method holds the prompt's last token back by default: ccm does (it is trained that way, and
+ * fc-train and fc-eval quality always hold it, so fc-eval run / logits match them); the scoring methods
+ * compress the whole prompt, as kvpress compresses a context. m NULL: false. */
+bool fc_serve_hold_last_default(const fc_compress_method *m);
+
 /* Where a sequence stands (each layer's length and the next position), to go back there after feeding
  * tokens that should not stay (teacher forcing before a greedy run on the same compressed cache). */
 typedef struct {

@@ -53,7 +53,7 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_grep "$b split prompt: same greedy tokens" "^$(cat "$TMPD/ta")\$" "$TMPD/meta"
   check_error "$b unknown method" "unknown compression method 'snap'" "$b/fc-eval" logits --model $E --ids 1,2,3 \
     --method snap --out "$TMPD/x.safetensors"
-  check_error "$b hold-last without method" "--compress-at and --hold-last need --method" "$b/fc-eval" logits \
+  check_error "$b hold-last without method" "--compress-at, --hold-last and --no-hold-last need --method" "$b/fc-eval" logits \
     --model $E --ids 1,2,3 --hold-last --out "$TMPD/x.safetensors"
   check_error "$b compress-at past the prompt" "--compress-at: would compress the first 4 tokens, but the prompt has 3 \(want 1..3\)" "$b/fc-eval" logits \
     --model $E --ids 1,2,3 --method knorm --compress-at 4 --out "$TMPD/x.safetensors"
@@ -80,8 +80,31 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_grep "$b scope=image keeps text" "34 -> 22 tokens per layer .*KV 12288 -> 8192 bytes" "$TMPD/out"
   check_ok "$b run snapkv --hold-last" "${RUN[@]}" --method snapkv:ratio=2,window=8 --hold-last
   check_grep "$b snapkv hold-last" "33 -> 16 tokens per layer" "$TMPD/out"
+  # ccm_holds_last_by_default: ccm is trained (fc-train) and scored (fc-eval quality) with the prompt's last
+  # token held back, so run/logits hold it too unless --no-hold-last: 34 prompt tokens, 33 cached, the same
+  # 8 windows of cf 4 (in width 32 -> 8) merged to one each: 33 - 24 = 9 (whole prompt: 34 - 24 = 10)
   check_ok "$b run ccm" "${RUN[@]}" --method "ccm:weights=$CCM"
+  check_grep "$b ccm holds the last token by default" "^compress ccm:.*33 -> 9 tokens per layer .*KV 12288 -> 4096 bytes" "$TMPD/out"
+  tail -n 1 "$TMPD/out" >"$TMPD/ccm_default"
+  check_ok "$b run ccm --hold-last" "${RUN[@]}" --method "ccm:weights=$CCM" --hold-last
+  if [ "$(tail -n 1 "$TMPD/out")" = "$(cat "$TMPD/ccm_default")" ]; then pass "$b run ccm default = --hold-last answer"
+  else fail "$b run ccm default = --hold-last answer: $(cat "$TMPD/ccm_default") vs $(tail -n 1 "$TMPD/out")"; fi
+  check_ok "$b run ccm --no-hold-last" "${RUN[@]}" --method "ccm:weights=$CCM" --no-hold-last
   check_grep "$b ccm line" "^compress ccm:.*34 -> 10 tokens per layer .*KV 12288 -> 4096 bytes" "$TMPD/out"
+  check_error "$b run both hold flags" "at most one of --hold-last and --no-hold-last" "${RUN[@]}" \
+    --method "ccm:weights=$CCM" --hold-last --no-hold-last
+  check_error "$b run no-hold-last without method" "--no-hold-last needs --method" "${RUN[@]}" --no-hold-last
+  LOG=("$b/fc-eval" logits --model $F/llava-tiny --tokenizer "$LTOK" --image "$IMG" --text "What is on the table?"
+       --method "ccm:weights=$CCM")
+  check_ok "$b logits ccm" "${LOG[@]}" --out "$TMPD/c.safetensors"
+  meta "$b" "$TMPD/c.safetensors"
+  check_grep "$b logits ccm holds the last token by default" "compress_at: 33$" "$TMPD/meta"
+  check_ok "$b logits ccm --no-hold-last" "${LOG[@]}" --no-hold-last --out "$TMPD/c.safetensors"
+  meta "$b" "$TMPD/c.safetensors"
+  check_grep "$b logits ccm --no-hold-last compresses all" "compress_at: 34$" "$TMPD/meta"
+  check_grep "$b logits ccm --no-hold-last kv tokens" "kv_tokens_after: 10$" "$TMPD/meta"
+  check_error "$b logits two split options" "at most one of --compress-at, --hold-last and --no-hold-last" \
+    "${LOG[@]}" --compress-at 30 --no-hold-last --out "$TMPD/c.safetensors"
   check_error "$b run hold-last without method" "--hold-last needs --method" "${RUN[@]}" --hold-last
   check_error "$b run ccm of another head dim" "ccm" "${RUN[@]}" --method ccm:weights=tests/fixtures/compress/ccm_weights.safetensors
 done
