@@ -11,19 +11,9 @@
 static fc_cli_option table[FC_TRAIN_OPTIONS_MAX + 2];
 static char table_help[FC_TRAIN_OPTIONS_MAX][256];
 
-/* The parsed options back into "--opt value" pairs for the one merge of command line over YAML
- * (fc_train_options_parse, which the unit tests drive directly). */
 static int run_family(const fc_cli_args *a, const char *family) {
-    const char *argv[2 * (FC_TRAIN_OPTIONS_MAX + 1) + 2];
-    int n = 0;
-    argv[n++] = family;
-    for (int r = 0; table[r].name; r++) {
-        const char *v = fc_cli_value(a, table[r].name);
-        if (v) argv[n++] = table[r].name, argv[n++] = v;
-    }
-    argv[n] = NULL;
     fc_train_config cfg;
-    fc_err e = fc_train_options_parse(n, (char **)argv, 1, &cfg);
+    fc_err e = fc_train_options_merge(a, &cfg);
     if (e) return fc_cli_fail(e);
     e = fc_trainer_run(&cfg, family);
     fc_train_config_free(&cfg);

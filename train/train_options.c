@@ -56,12 +56,6 @@ const fc_train_option fc_train_options[] = {
     {NULL, NULL},
 };
 
-static const fc_train_option *find_opt(const char *arg) {
-    for (const fc_train_option *o = fc_train_options; o->opt; o++)
-        if (!strcmp(arg, o->opt)) return o;
-    return NULL;
-}
-
 /* The schema with its required flags cleared: a file may leave model/data/output to the command line; the
  * merged result is checked instead. Top-level rows only (no section has a required key). */
 #define MAX_ROWS 64
@@ -76,41 +70,19 @@ static const fc_yaml_field *relaxed_schema(void) {
     return rows;
 }
 
-fc_err fc_train_options_parse(int argc, char **argv, int first, fc_train_config *cfg) {
+fc_err fc_train_options_merge(const fc_cli_args *a, fc_train_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
-    const char *config = NULL, *cmd = first > 0 ? argv[first - 1] : "fc-train";
-    for (int i = first; i < argc; i++) {
-        if (!strcmp(argv[i], "--config")) {
-            if (i + 1 >= argc) return fc_err_set(FC_EINVAL, "option --config needs a value (FILE.yaml)");
-            if (config) return fc_err_set(FC_EINVAL, "option --config given twice");
-            config = argv[++i];
-        } else if (find_opt(argv[i])) {
-            if (i + 1 >= argc) return fc_err_set(FC_EINVAL, "option %s needs a value", argv[i]);
-            /* nothing on the command line is silently last-wins */
-            for (int j = first; j < i; j++)
-                if (!strcmp(argv[j], argv[i])) return fc_err_set(FC_EINVAL, "option %s given twice", argv[i]);
-            i++;
-        } else if (!strncmp(argv[i], "--", 2)) {
-            return fc_err_set(FC_EINVAL, "%s: unknown option '%s' (see fc-train %s --help)", cmd, argv[i], cmd);
-        } else {
-            return fc_err_set(FC_EINVAL, "%s: unexpected argument '%s' (options start with --; see fc-train %s --help)",
-                              cmd, argv[i], cmd);
-        }
-    }
+    const char *config = fc_cli_value(a, "--config");
     const fc_yaml_field *schema = relaxed_schema();
     FC_TRY(config ? fc_yaml_load(schema, cfg, config) : fc_yaml_defaults(schema, cfg));
     bool set_ratio = false, set_window = false;
     fc_err e = FC_OK;
-    for (int i = first; i < argc && !e; i++) {
-        const fc_train_option *o = find_opt(argv[i]);
-        if (!o) {
-            i++; /* --config and its value */
-            continue;
-        }
-        e = fc_yaml_set(fc_train_config_schema, cfg, o->key, argv[i + 1], o->opt);
+    for (const fc_train_option *o = fc_train_options; o->opt && !e; o++) {
+        const char *v = fc_cli_value(a, o->opt);
+        if (!v) continue;
+        e = fc_yaml_set(fc_train_config_schema, cfg, o->key, v, o->opt);
         set_ratio |= !strcmp(o->opt, "--ratio");
         set_window |= !strcmp(o->opt, "--window");
-        i++;
     }
     /* a window of N tokens becomes one entry: the ratio is the window, so one sets the other */
     if (!e && set_ratio && !set_window) {

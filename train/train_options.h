@@ -19,13 +19,13 @@ typedef struct {
 
 extern const fc_train_option fc_train_options[]; /* ended by {NULL, NULL} */
 
-/* Fills *cfg from argv[first..argc) as above (argv[first - 1] is the command, named in messages). Unknown
- * options, stray arguments, an option without its value or given twice are errors naming them, in the
- * words of core/base/cli.h ("llava: unknown option '--frob'", "option --lr given twice").
- * After the merge: model, data and output must be set (from either source), and ratio and window agree
- * (setting one of them alone on the command line sets the other). On failure *cfg holds nothing to free;
- * on success release with fc_train_config_free. */
-fc_err fc_train_options_parse(int argc, char **argv, int first, fc_train_config *cfg);
+/* Fills *cfg from a command line parsed by core/base/cli.h against fc_train_options_table's table (which
+ * applied the rules: unknown options, stray arguments, a missing value, an option given twice): the schema's
+ * defaults, then the --config file, then every other option given. After the merge: model, data and output
+ * must be set (from either source), and ratio and window agree (setting one of them alone on the command
+ * line sets the other). On failure *cfg holds nothing to free; on success release with
+ * fc_train_config_free. */
+fc_err fc_train_options_merge(const fc_cli_args *a, fc_train_config *cfg);
 
 /* The command's option table for core/base/cli.h: --config, then one row per fc_train_options entry with
  * the schema's help ("AdamW learning rate (training.lr, default 5e-4)"). rows needs FC_TRAIN_OPTIONS_MAX + 2

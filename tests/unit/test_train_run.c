@@ -54,6 +54,22 @@ static void test_every_key_has_an_option(fc_test *t) {
     FC_CHECK(t, n == opts && n > 40, "%d keys, %d options", n, opts);
 }
 
+/* fc-train llava's command line as fc_cli_main hands it over: parsed by core/base/cli.h against the table
+ * made from the schema (argv[0] "fc-train" skipped: the parser starts at the command name), then merged over
+ * the YAML. Returns false (with *status) when the parser refused the line. */
+static bool merge(int argc, char **argv, fc_train_config *c, fc_err *e, int *status) {
+    static fc_cli_option table[FC_TRAIN_OPTIONS_MAX + 2];
+    static char help[FC_TRAIN_OPTIONS_MAX][256];
+    fc_train_options_table(table, help);
+    const fc_cli_command cmd = {"llava", NULL, "", "", NULL, table, 0, NULL};
+    fc_cli_args a;
+    *status = 0;
+    if (!fc_cli_parse(&cmd, argc - 1, argv + 1, &a, status)) return false;
+    *e = fc_train_options_merge(&a, c);
+    fc_cli_args_free(&a);
+    return true;
+}
+
 static void test_cli_wins_over_yaml(fc_test *t) {
     char *y = write_tmp("kind: train\nmodel: from-yaml\ndata: d.json\noutput: o.safetensors\n"
                         "training: {lr: 1.0e-3, epochs: 7, schedule: cosine}\ncompressor: {dropout: 0.1}\n");
@@ -61,7 +77,9 @@ static void test_cli_wins_over_yaml(fc_test *t) {
     char *argv[] = {"fc-train", "llava", "--config", y, "--lr", "2e-4", "--model", "cli-model", "--val-ids", "a,b",
                     "--ratio", "4x"};
     fc_train_config c;
-    fc_err e = fc_train_options_parse(12, argv, 2, &c);
+    fc_err e = FC_OK;
+    int st;
+    FC_CHECK(t, merge(12, argv, &c, &e, &st), "parser refused the line (status %d)", st);
     remove(y);
     free(y);
     FC_CHECK(t, e == FC_OK, "%s", fc_errmsg());
@@ -75,30 +93,31 @@ static void test_cli_wins_over_yaml(fc_test *t) {
 
 static void test_cli_errors(fc_test *t) {
     fc_train_config c;
+    fc_err e = FC_OK;
+    int st = 0;
     char *a1[] = {"fc-train", "llava", "--model", "m", "--data", "d", "--out", "o", "--lr", "fast"};
-    FC_CHECK(t, fc_train_options_parse(10, a1, 2, &c) == FC_EFORMAT && strstr(fc_errmsg(), "--lr: expected a number"),
+    FC_CHECK(t, merge(10, a1, &c, &e, &st) && e == FC_EFORMAT && strstr(fc_errmsg(), "--lr: expected a number"),
              "%s", fc_errmsg());
     char *a2[] = {"fc-train", "llava", "--model", "m", "--data", "d", "--out", "o", "--dropout", "1.5"};
-    FC_CHECK(t, fc_train_options_parse(10, a2, 2, &c) == FC_EINVAL && strstr(fc_errmsg(), "--dropout: 1.5 is out of range"),
+    FC_CHECK(t, merge(10, a2, &c, &e, &st) && e == FC_EINVAL && strstr(fc_errmsg(), "--dropout: 1.5 is out of range"),
              "%s", fc_errmsg());
     char *a3[] = {"fc-train", "llava", "--model", "m", "--data", "d", "--out", "o", "--learning-rate", "1"};
-    FC_CHECK(t, fc_train_options_parse(10, a3, 2, &c) == FC_EINVAL && strstr(fc_errmsg(), "unknown option '--learning-rate'"),
-             "%s", fc_errmsg());
+    /* the rules of core/base/cli.h (their messages: tests/cli/options.sh, which walks fc-train too): a usage
+     * error, exit status 2, before anything is merged */
+    FC_CHECK(t, !merge(10, a3, &c, &e, &st) && st == 2, "unknown option --learning-rate: status %d", st);
     char *a4[] = {"fc-train", "llava", "--model", "m", "--out", "o"};
-    FC_CHECK(t, fc_train_options_parse(6, a4, 2, &c) == FC_EINVAL && strstr(fc_errmsg(), "no training data"), "%s",
+    FC_CHECK(t, merge(6, a4, &c, &e, &st) && e == FC_EINVAL && strstr(fc_errmsg(), "no training data"), "%s",
              fc_errmsg());
     char *a5[] = {"fc-train", "llava", "--model", "m", "--data", "d", "--out", "o", "--ratio", "5x", "--window", "4"};
-    FC_CHECK(t, fc_train_options_parse(12, a5, 2, &c) == FC_EINVAL && strstr(fc_errmsg(), "does not match"), "%s",
+    FC_CHECK(t, merge(12, a5, &c, &e, &st) && e == FC_EINVAL && strstr(fc_errmsg(), "does not match"), "%s",
              fc_errmsg());
     char *a6[] = {"fc-train", "llava", "--model", "m", "--data", "d", "--out", "o", "--schedule", "step"};
-    FC_CHECK(t, fc_train_options_parse(10, a6, 2, &c) == FC_EINVAL &&
+    FC_CHECK(t, merge(10, a6, &c, &e, &st) && e == FC_EINVAL &&
                     strstr(fc_errmsg(), "--schedule: expected one of plateau, cosine, constant"), "%s", fc_errmsg());
     char *a8[] = {"fc-train", "llava", "--model", "m", "--data", "d", "--out", "o", "--lr", "1e-3", "--lr", "2e-3"};
-    FC_CHECK(t, fc_train_options_parse(12, a8, 2, &c) == FC_EINVAL && strstr(fc_errmsg(), "option --lr given twice"), "%s",
-             fc_errmsg());
+    FC_CHECK(t, !merge(12, a8, &c, &e, &st) && st == 2, "--lr given twice: status %d", st);
     char *a7[] = {"fc-train", "llava", "--model"};
-    FC_CHECK(t, fc_train_options_parse(3, a7, 2, &c) == FC_EINVAL && strstr(fc_errmsg(), "--model needs a value"), "%s",
-             fc_errmsg());
+    FC_CHECK(t, !merge(3, a7, &c, &e, &st) && st == 2, "--model without a value: status %d", st);
 }
 
 static void test_split_by_id(fc_test *t) {
