@@ -31,6 +31,7 @@ static void map_words(char *s) {
                 rep = num;
                 break;
             }
+        if (n == 4 && !strncmp(w, "none", 4)) rep = "0", n = 1; /* VQA's manualMap: "none" is "0" */
         if (!first) *out++ = ' ';
         memmove(out, rep, n);
         out += n;
@@ -48,7 +49,7 @@ char *fc_answer_normalize(const char *s) {
         char c = s[i];
         bool prev_digit = i > 0 && isdigit((unsigned char)s[i - 1]), next_digit = isdigit((unsigned char)s[i + 1]);
         if (c == ',' && prev_digit && next_digit) continue; /* 1,000 */
-        if (c == '.' && !next_digit) c = ' ';               /* a sentence's period, not 3.5 */
+        if (c == '.' && !next_digit) continue;              /* dropped as VQA's periodStrip does ("u.s." -> "us"); 3.5 stays */
         else if (c == '\n' || c == '\t' || c == '\r' || is_punct(c)) c = ' ';
         r[k++] = (char)tolower((unsigned char)c);
     }
@@ -77,12 +78,18 @@ static long find_words(const char *hay, const char *needle) {
 int fc_answer_choice(const char *prediction, const char *const *choices, int n) {
     const char *p = prediction;
     while (isspace((unsigned char)*p)) p++;
-    /* a leading letter: "B", "B.", "B)", "(B)", "B: x", "B, x" */
+    /* a leading letter: "B", "B.", "B)", "(B)", "B: x", "B, x"; "B x" only when x does not start with a
+     * lower-case letter and no option's text is named: "A cat sits there" is the article, not option A */
     const char *q = p + (*p == '(');
+    int weak = -1;
     if (*q >= 'A' && *q < 'A' + n) {
         char after = q[1];
-        if (after == 0 || after == '.' || after == ')' || after == ':' || after == ',' || isspace((unsigned char)after))
-            return *q - 'A';
+        if (after == 0 || after == '.' || after == ')' || after == ':' || after == ',') return *q - 'A';
+        if (isspace((unsigned char)after)) {
+            const char *w = q + 1;
+            while (isspace((unsigned char)*w)) w++;
+            if (!islower((unsigned char)*w)) weak = *q - 'A';
+        }
     }
     char *np = fc_answer_normalize(prediction);
     if (!np) return -1;
@@ -100,6 +107,7 @@ int fc_answer_choice(const char *prediction, const char *const *choices, int n) 
     }
     free(np);
     if (best >= 0) return best;
+    if (weak >= 0) return weak;
     /* "the answer is B", "option B" */
     static const char *const cues[] = {"answer is ", "Answer is ", "answer: ", "Answer: ", "option ", "Option "};
     for (size_t c = 0; c < sizeof cues / sizeof cues[0]; c++) {

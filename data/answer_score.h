@@ -2,9 +2,10 @@
  *
  * Normalisation follows the VQA/GQA evaluation scripts that LLaVA-1.5's GQA numbers come from: lower case;
  * newlines and tabs as spaces; a comma between digits dropped ("1,000" -> "1000"); a period dropped unless
- * a digit follows ("3.5" stays); the other punctuation ; / [ ] " { } ( ) = + \ _ - > < @ ` , ? ! and : as
- * spaces; the number words zero..ten as digits; the articles a, an, the removed; runs of spaces as one;
- * leading and trailing spaces and quotes trimmed.
+ * a digit follows ("3.5" stays, "u.s." is "us"); the other punctuation ; / [ ] " { } ( ) = + \ _ - > < @ ` ,
+ * ? ! and : as spaces; the number words zero..ten and "none" as digits; the articles a, an, the removed;
+ * runs of spaces as one; leading and trailing spaces and quotes trimmed. Not applied: VQA's contraction table
+ * ("dont" -> "don't") and its rule that drops every punctuation mark outright once a text holds "1,000".
  *   exact:    normalised prediction == normalised answer
  *   contains: the normalised answer occurs in the normalised prediction as whole words
  * Multiple choice (MileBench): the option letter is read from the prediction (fc_answer_choice) and
@@ -22,8 +23,9 @@ char *fc_answer_normalize(const char *s);
 
 /* The option a prediction picks among n choices (0-based; -1 when none can be read), in this order:
  * a leading letter within the choices ("B", "B.", "B)", "(B)", "B: ...", "B, ..."); then a choice's
- * normalised text as whole words in the normalised prediction (the earliest, the longest on a tie); then
- * "answer is B" / "option B" anywhere. */
+ * normalised text as whole words in the normalised prediction (the earliest, the longest on a tie); then a
+ * leading letter followed by a space and anything but a lower-case word ("B The door"; "A cat ..." is an
+ * article); then "answer is B" / "option B" anywhere. */
 int fc_answer_choice(const char *prediction, const char *const *choices, int n);
 
 typedef struct {

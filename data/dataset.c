@@ -51,6 +51,12 @@ fc_err fc_data_load_json(const char *path, cJSON **root) {
     return FC_OK;
 }
 
+const char *fc_data_number_text(double v, char *buf, size_t cap) {
+    if (v >= -9.2e18 && v <= 9.2e18 && v == (double)(long long)v) snprintf(buf, cap, "%lld", (long long)v);
+    else snprintf(buf, cap, "%.17g", v);
+    return buf;
+}
+
 const char *fc_data_str(const cJSON *obj, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
@@ -94,10 +100,33 @@ void fc_dataset_free(fc_dataset *d) {
     memset(d, 0, sizeof *d);
 }
 
+const char *fc_data_id_for_message(const char *id, char *buf, size_t cap) {
+    static const char hex[] = "0123456789abcdef";
+    size_t k = 0;
+    if (cap == 0) return buf;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+        char esc[5] = {(char)*p, 0};
+        if (*p == '\n') memcpy(esc, "\\n", 3);
+        else if (*p == '\t') memcpy(esc, "\\t", 3);
+        else if (*p < 0x20 || *p == 0x7f) esc[0] = '\\', esc[1] = 'x', esc[2] = hex[*p >> 4], esc[3] = hex[*p & 15], esc[4] = 0;
+        size_t n = strlen(esc);
+        if (k + n + 4 > cap) { /* room for "..." and the terminator */
+            if (cap >= 4) memcpy(buf + (k < cap - 4 ? k : cap - 4), "...", 4);
+            else buf[0] = 0;
+            return buf;
+        }
+        memcpy(buf + k, esc, n);
+        k += n;
+    }
+    buf[k] = 0;
+    return buf;
+}
+
 fc_err fc_data_settle(fc_dataset *d, const fc_data_opts *o, const char *file, int idx, const char *id, fc_err e,
                       fc_data_skip why) {
     if (e == FC_ENOMEM) return e;
-    if (id) e = fc_err_prefix(e, "%s: record %d (id '%s')", file, idx, id);
+    char shown[160];
+    if (id) e = fc_err_prefix(e, "%s: record %d (id '%s')", file, idx, fc_data_id_for_message(id, shown, sizeof shown));
     else e = fc_err_prefix(e, "%s: record %d", file, idx);
     if (!(o && o->lenient) && why != FC_DATA_SKIP_FILTERED) return e;
     d->skipped[why]++;
@@ -169,8 +198,11 @@ fc_err fc_data_add_image(fc_data_record *r, const char *dir, const char *rel, co
     char *full = fc_path_join(dir, rel);
     if (!full) return FC_ENOMEM;
     if (!(o && o->no_image_check) && !fc_file_exists(full)) {
+        struct stat st;
+        bool folder = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
         free(full);
         *why = FC_DATA_SKIP_IMAGE_MISSING;
+        if (folder) return fc_err_set(FC_ENOTFOUND, "image '%s' in '%s' is a folder, not an image file", rel, dir);
         return fc_err_set(FC_ENOTFOUND, "image '%s' not found in '%s'", rel, dir);
     }
     char **v = fc_realloc(r->images, (size_t)(r->n_images + 1) * sizeof *v, "dataset images");
@@ -191,6 +223,7 @@ fc_err fc_data_set_qa(fc_data_record *r, const char *question, const char *answe
     r->question = fc_data_trim_dup(question);
     r->answer = fc_data_trim_dup(answer);
     if (!r->turns[0].text || !r->turns[1].text || !r->question || !r->answer) return FC_ENOMEM;
+    if (!r->answer[0]) return fc_err_set(FC_EFORMAT, "the answer is empty (nothing to score or learn)");
     return FC_OK;
 }
 

@@ -1,7 +1,7 @@
 /* dataset.h: the dataset readers, one record type for all of them.
  *
  *   LLaVA conversation JSON (the llava_v1_5_mix665k layout): a JSON array of
- *       {"id": str, "image": "gqa/images/1.jpg" | ["a.jpg", "b.jpg"] | absent (text only),
+ *       {"id": str (a number is taken as its decimal text), "image": "gqa/images/1.jpg" | ["a.jpg", "b.jpg"] | absent (text only),
  *        "conversations": [{"from": "human", "value": "<image>\nQ1"}, {"from": "gpt", "value": "A1"}, ...]}
  *     turns alternate human/gpt starting with human ("user"/"assistant" are accepted as the same roles; the
  *     FastCache demo file writes "assistant"); every "<image>" marker in the human turns stands for the next
@@ -70,7 +70,7 @@ typedef struct {
     fc_data_turn *turns;  /* (n_turns) alternating human, gpt, ...; GQA/MileBench: one pair */
     int n_turns;
     char *question;       /* first human turn without its "<image>" markers, trimmed */
-    char *answer;         /* first gpt turn, trimmed (never NULL: records without one are malformed) */
+    char *answer;         /* first gpt turn, trimmed (never NULL nor empty: records without one are malformed) */
     char **choices;       /* (n_choices) multiple-choice options (MileBench multi-choice), else NULL */
     int n_choices;
     int answer_choice;    /* index of answer in choices (option letter 'A' + it), -1 when not multiple choice */
@@ -123,6 +123,11 @@ void fc_dataset_print_summary(const fc_dataset *d, FILE *f);
 /* The text of a human turn ready for a prompt: every "<image>" marker removed together with one newline
  * or space right after it, then leading and trailing whitespace trimmed. malloc'd; NULL when out of memory. */
 char *fc_data_strip_image_markers(const char *text);
+/* A record id as error messages quote it: on one line (control bytes written \n, \t, \xNN) and cut to
+ * fit buf with "..." (ids come from the data file: a newline in one must not split an error line). Returns
+ * buf. */
+const char *fc_data_id_for_message(const char *id, char *buf, size_t cap);
+
 /* Number of "<image>" markers in text. */
 int fc_data_count_image_markers(const char *text);
 

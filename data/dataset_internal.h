@@ -37,6 +37,10 @@ char *fc_data_trim_dup(const char *s);
 /* The folder part of path ("." when it has none), malloc'd. */
 char *fc_data_dirname(const char *path);
 
+/* A JSON number as an id or answer text: "%lld" when it is an integer that a long long holds, else "%.17g"
+ * (never a cast of an out-of-range double, which is undefined). Returns buf. */
+const char *fc_data_number_text(double v, char *buf, size_t cap);
+
 /* A string member of obj, or NULL when absent or not a string. */
 const char *fc_data_str(const cJSON *obj, const char *key);
 

@@ -5,16 +5,13 @@
 #include "core/base/mem.h"
 #include "data/dataset_internal.h"
 
-/* The first of the keys that is present, as a string (integers are printed): *s, or NULL if none.
+/* The first of the keys that is present, as a string (numbers are printed): *s, or NULL if none.
  * buf holds the printed integer. */
 static const char *str_or_int(const cJSON *obj, const char *const *keys, int n_keys, char *buf, size_t cap) {
     for (int i = 0; i < n_keys; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[i]);
         if (cJSON_IsString(v)) return v->valuestring;
-        if (cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble) {
-            snprintf(buf, cap, "%lld", (long long)v->valuedouble);
-            return buf;
-        }
+        if (cJSON_IsNumber(v)) return fc_data_number_text(v->valuedouble, buf, cap);
     }
     return NULL;
 }

@@ -38,6 +38,7 @@ static fc_err parse_turns(fc_data_record *r, const cJSON *conv, fc_data_skip *wh
     if (n % 2) return fc_err_set(FC_EFORMAT, "conversations end with a human turn (no answer to it)");
     if (!(r->question = fc_data_strip_image_markers(r->turns[0].text))) return FC_ENOMEM;
     if (!(r->answer = fc_data_trim_dup(r->turns[1].text))) return FC_ENOMEM;
+    if (!r->answer[0]) return fc_err_set(FC_EFORMAT, "conversations[1]: the answer is empty (nothing to score or learn)");
     return FC_OK;
 }
 
@@ -109,13 +110,16 @@ fc_err fc_data_read_llava(const char *path, const fc_data_opts *o, fc_dataset *o
     if (!e) cJSON_ArrayForEach(item, root) {
         if (o && o->limit > 0 && out->n >= o->limit) break;
         out->n_seen++;
-        const char *id = fc_data_str(item, "id");
+        char num[32]; /* a numeric id is printed, as the GQA reader does */
+        const cJSON *idv = cJSON_GetObjectItemCaseSensitive(item, "id");
+        const char *id = cJSON_IsString(idv) ? idv->valuestring
+                         : cJSON_IsNumber(idv) ? fc_data_number_text(idv->valuedouble, num, sizeof num) : NULL;
         fc_data_record *r;
         if ((e = fc_data_push(out, idx, &r))) break;
         fc_data_skip why;
         if (!id) { /* every record needs its id: held-out checks compare ids */
             why = FC_DATA_SKIP_MALFORMED;
-            e = cJSON_IsObject(item) ? fc_err_set(FC_EFORMAT, "no string 'id'") : fc_err_set(FC_EFORMAT, "not a JSON object");
+            e = cJSON_IsObject(item) ? fc_err_set(FC_EFORMAT, "no 'id' (string or number)") : fc_err_set(FC_EFORMAT, "not a JSON object");
         } else if (!(r->id = fc_strdup(id))) e = FC_ENOMEM;
         else e = parse_record(item, dir, o, r, &why);
         if (e) {

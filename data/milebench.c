@@ -34,6 +34,17 @@ static fc_err sb_add(sbuf *b, const char *s, size_t n) {
     return FC_OK;
 }
 
+/* Length of a "{image#k}" or "{table#k}" marker at p (k decimal digits, stored in *k, saturating at 10^9),
+ * else 0. Not sscanf's %d: a long number would overflow it. */
+static int marker(const char *p, int *k) {
+    if (strncmp(p, "{image#", 7) && strncmp(p, "{table#", 7)) return 0;
+    int i = 7, v = 0;
+    for (; p[i] >= '0' && p[i] <= '9'; i++) v = v < 100000000 ? v * 10 + (p[i] - '0') : 1000000000;
+    if (i == 7 || p[i] != '}') return 0;
+    *k = v;
+    return i + 1;
+}
+
 /* instruction "\n" context (with {image#k}/{table#k} written "<Image k> ") and, for multiple choice,
  * MileBench's choice list: "\nChoice list: \nA. x\nB. y\nYour answer is: ". */
 static fc_err build_question(const char *instr, const char *ctx, const cJSON *choices, int n_images, sbuf *b) {
@@ -41,8 +52,7 @@ static fc_err build_question(const char *instr, const char *ctx, const cJSON *ch
     FC_TRY(sb_add(b, "\n", 1));
     for (const char *p = ctx; *p;) {
         int k, used = 0;
-        if (*p == '{' && (sscanf(p, "{image#%d}%n", &k, &used) == 1 || sscanf(p, "{table#%d}%n", &k, &used) == 1) &&
-            used > 0) {
+        if (*p == '{' && (used = marker(p, &k)) > 0) {
             if (k < 1 || k > n_images)
                 return fc_err_set(FC_EFORMAT, "context marker '%.*s' but the sample has %d image%s", used, p, n_images,
                                   n_images == 1 ? "" : "s");
@@ -90,11 +100,7 @@ static fc_err parse_sample(const cJSON *s, const cJSON *instrs, bool multi, cons
     if (!cJSON_IsArray(paths)) return fc_err_set(FC_EFORMAT, "task_instance has no list 'images_path'");
     char answer[64];
     const char *ans = cJSON_IsString(resp) ? resp->valuestring : NULL;
-    if (cJSON_IsNumber(resp)) { /* MileBench scores str(response) */
-        if (resp->valuedouble == (double)(long long)resp->valuedouble) snprintf(answer, sizeof answer, "%lld", (long long)resp->valuedouble);
-        else snprintf(answer, sizeof answer, "%.17g", resp->valuedouble);
-        ans = answer;
-    }
+    if (cJSON_IsNumber(resp)) ans = fc_data_number_text(resp->valuedouble, answer, sizeof answer); /* MileBench scores str(response) */
     if (!ans) return fc_err_set(FC_EFORMAT, "no 'response' (string or number)");
     if (cJSON_IsNull(choices)) choices = NULL;
     if (multi && !choices) return fc_err_set(FC_EFORMAT, "a multi-choice task but no 'choice_list'");
@@ -170,7 +176,10 @@ static fc_err read_task(const char *dir, const char *task, const fc_data_opts *o
         const cJSON *sid = cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "sample_id") : NULL;
         bool have_id = true;
         if (cJSON_IsString(sid)) snprintf(id, sizeof id, "%s/%.300s", task, sid->valuestring);
-        else if (cJSON_IsNumber(sid)) snprintf(id, sizeof id, "%s/%lld", task, (long long)sid->valuedouble);
+        else if (cJSON_IsNumber(sid)) {
+            char num[32];
+            snprintf(id, sizeof id, "%s/%s", task, fc_data_number_text(sid->valuedouble, num, sizeof num));
+        }
         else have_id = false;
         fc_data_record *r;
         if ((e = fc_data_push(out, idx, &r))) break;

@@ -21,41 +21,33 @@
 #include "eval/results_io.h"
 #include "eval/sampling_cli.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: fc-eval load --model DIR --data SPEC [--images DIR] --method SPEC --req-per-sec R\n"
-            "                    [--arrival poisson|constant] [--requests N] [--prefill-batch P] [--compress-batch C]\n"
-            "                    [--decode-batch D] [--kv-budget BYTES | --kv-blocks N] [--block-size B]\n"
-            "                    [--max-new-tokens T] [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
-            "                    [--ignore-eos] [--tokenizer DIR] [--format F] [--out DIR] [--no-progress]\n"
-            "Serves requests arriving in real time with real model compute: one FCFS queue, admission by free KV\n"
-            "blocks, batched prefill, batched compression, continuous batching at decode. Writes requests.csv,\n"
-            "kv_timeline.csv and summary.json into --out and prints a table.\n"
-            "  --model DIR          Hugging Face folder: a VLM (llava, minicpmv) or a bare decoder (llama, qwen2)\n"
-            "  --data SPEC          a data set (LLaVA conversation JSON, GQA questions, MileBench folder; see fc-eval\n"
-            "                       data) asked of a VLM, or synthetic:prompt=N[,image=K,image_start=S,records=R,seed=X]\n"
-            "                       (seeded random prompts with an image span, for any model)\n"
-            "  --images DIR         folder the data set's image paths are relative to (default: the file's folder)\n"
-            "  --format F           auto (default), llava, gqa or milebench\n"
-            "  --method SPEC        none (the full cache) or a compression method (see fc-eval methods)\n"
-            "  --req-per-sec R      mean arrival rate (> 0)\n"
-            "  --arrival A          poisson (default: seeded exponential gaps) or constant (gap 1/R, the original's)\n"
-            "  --requests N         requests sent (default 90); request i asks record perm[i mod records], perm a\n"
-            "                       seeded shuffle\n"
-            "  --prefill-batch P    requests prefilled in one forward (default 15)\n"
-            "  --compress-batch C   sequences compressed per compression stage (default 45)\n"
-            "  --decode-batch D     requests in flight at most, so at most D decode in one step (default 90)\n"
-            "  --kv-budget BYTES    KV pool size in bytes (suffix k, M, G for KiB, MiB, GiB), rounded down to blocks\n"
-            "  --kv-blocks N        KV pool size in blocks of --block-size tokens of every layer\n"
-            "                       (default: room for D requests of the longest prompt + T tokens)\n"
-            "  --block-size B       tokens per KV block (default 16)\n"
-            "  --max-new-tokens T   tokens generated per request at most (default 512)\n"
-            "  --temperature, --top-k, --top-p, --seed   sampling as fc-eval generate (default greedy, seed 0); the\n"
-            "                       seed also draws the arrivals and the request order\n"
-            "  --ignore-eos         always generate T tokens (fixed output lengths, for throughput runs)\n"
-            "  --out DIR            results folder (default results/load)\n"
-            "  --no-progress        no progress bar on stderr\n");
-}
+static const fc_cli_option options[] = {
+    {"--model", "DIR", 1, "Hugging Face folder: a VLM (llava, minicpmv) or a bare decoder (llama, qwen2)"},
+    {"--data", "SPEC", 1,
+     "a data set (LLaVA conversation JSON, GQA questions, MileBench folder; see fc-eval\n"
+     "data) asked of a VLM, or synthetic:prompt=N[,image=K,image_start=S,records=R,seed=X]\n"
+     "(seeded random prompts with an image span, for any model)"},
+    {"--images", "DIR", 1, "folder the data set's image paths are relative to (default: the file's folder)"},
+    {"--format", "F", 1, "auto (default), llava, gqa or milebench"},
+    {"--method", "SPEC", 1, "none (the full cache) or a compression method (see fc-eval methods)"},
+    {"--req-per-sec", "R", 1, "mean arrival rate (> 0)"},
+    {"--arrival", "A", 1, "poisson (default: seeded exponential gaps) or constant (gap 1/R, the original's)"},
+    {"--requests", "N", 1, "requests sent (default 90); request i asks record perm[i mod records], perm a\nseeded shuffle"},
+    {"--prefill-batch", "P", 1, "requests prefilled in one forward (default 15)"},
+    {"--compress-batch", "C", 1, "sequences compressed per compression stage (default 45)"},
+    {"--decode-batch", "D", 1, "requests in flight at most, so at most D decode in one step (default 90)"},
+    {"--kv-budget", "BYTES", 1, "KV pool size in bytes (suffix k, M, G for KiB, MiB, GiB), rounded down to blocks"},
+    {"--kv-blocks", "N", 1,
+     "KV pool size in blocks of --block-size tokens of every layer\n"
+     "(default: room for D requests of the longest prompt + T tokens)"},
+    {"--block-size", "B", 1, "tokens per KV block (default 16)"},
+    {"--max-new-tokens", "T", 1, "tokens generated per request at most (default 512)"},
+    FC_SAMPLING_CLI_OPTIONS,
+    {"--ignore-eos", NULL, 1, "always generate T tokens (fixed output lengths, for throughput runs)"},
+    {"--tokenizer", "DIR", 1, "take the tokenizer files from DIR instead of --model"},
+    {"--out", "DIR", 1, "results folder (default results/load)"},
+    {"--no-progress", NULL, 1, "no progress bar on stderr"},
+    {0}};
 
 typedef struct {
     const char *model, *tokenizer, *data, *images, *format, *method, *arrival, *out;
@@ -247,36 +239,19 @@ fail:
     return fc_cli_fail(e);
 }
 
-int fc_cmd_load(int argc, char **argv) {
+static int cmd_load(const fc_cli_args *cl) {
     load_args a = {.gen = fc_sampling_cli_defaults(512), .arrival = "poisson", .out = "results/load"};
-    bool missing = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--model", &a.model, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--tokenizer", &a.tokenizer, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--data", &a.data, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--images", &a.images, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--format", &a.format, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--method", &a.method, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--req-per-sec", &a.s_rate, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--arrival", &a.arrival, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--requests", &a.s_requests, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--prefill-batch", &a.s_p, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--compress-batch", &a.s_c, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--decode-batch", &a.s_d, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--kv-budget", &a.s_budget, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--kv-blocks", &a.s_blocks, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--block-size", &a.s_block_size, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--out", &a.out, &missing) || fc_sampling_cli_opt(argc, argv, &i, &a.gen, &missing))
-            continue;
-        if (missing) return 2;
-        if (!strcmp(argv[i], "--ignore-eos")) a.ignore_eos = true;
-        else if (!strcmp(argv[i], "--no-progress")) a.no_progress = true;
-        else return fc_cli_error("load: unknown option '%s' (see fc-eval load --help)", argv[i]), 2;
-    }
+    a.model = fc_cli_value(cl, "--model"), a.tokenizer = fc_cli_value(cl, "--tokenizer");
+    a.data = fc_cli_value(cl, "--data"), a.images = fc_cli_value(cl, "--images");
+    a.format = fc_cli_value(cl, "--format"), a.method = fc_cli_value(cl, "--method");
+    a.s_rate = fc_cli_value(cl, "--req-per-sec"), a.s_requests = fc_cli_value(cl, "--requests");
+    a.s_p = fc_cli_value(cl, "--prefill-batch"), a.s_c = fc_cli_value(cl, "--compress-batch");
+    a.s_d = fc_cli_value(cl, "--decode-batch"), a.s_budget = fc_cli_value(cl, "--kv-budget");
+    a.s_blocks = fc_cli_value(cl, "--kv-blocks"), a.s_block_size = fc_cli_value(cl, "--block-size");
+    if (fc_cli_value(cl, "--arrival")) a.arrival = fc_cli_value(cl, "--arrival");
+    if (fc_cli_value(cl, "--out")) a.out = fc_cli_value(cl, "--out");
+    a.ignore_eos = fc_cli_flag(cl, "--ignore-eos"), a.no_progress = fc_cli_flag(cl, "--no-progress");
+    fc_sampling_cli_take(&a.gen, cl);
     if (!a.model || !a.data || !a.method || !a.s_rate)
         return fc_cli_error("load: --model DIR, --data SPEC, --method SPEC and --req-per-sec R are required"), 2;
     fc_serve_arrival arrival;
@@ -308,3 +283,15 @@ int fc_cmd_load(int argc, char **argv) {
                                    .top_k = (int)a.gen.top_k, .top_p = (float)a.gen.top_p, .seed = (uint64_t)a.gen.seed}};
     return run_load(&a, &cfg, arrival, rate, n_req, kv_blocks, kv_budget, block_size);
 }
+
+const fc_cli_command fc_cmd_load = {
+    "load", cmd_load, "serve requests arriving in real time (FCFS, KV-block admission, continuous batching); metrics",
+    "--model DIR --data SPEC [--images DIR] --method SPEC --req-per-sec R\n"
+    "                    [--arrival poisson|constant] [--requests N] [--prefill-batch P] [--compress-batch C]\n"
+    "                    [--decode-batch D] [--kv-budget BYTES | --kv-blocks N] [--block-size B]\n"
+    "                    [--max-new-tokens T] [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
+    "                    [--ignore-eos] [--tokenizer DIR] [--format F] [--out DIR] [--no-progress]",
+    "Serves requests arriving in real time with real model compute: one FCFS queue, admission by free KV\n"
+    "blocks, batched prefill, batched compression, continuous batching at decode. Writes requests.csv,\n"
+    "kv_timeline.csv and summary.json into --out and prints a table.",
+    options, 0, "The seed (--seed) also draws the arrivals and the request order."};

@@ -17,12 +17,10 @@
 #include "eval/results_io.h"
 #include "eval/sweep_results.h"
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: fc-eval merge --out DIR SHARD_DIR [SHARD_DIR ...] [--no-plots]\n"
-               "Copies the finished runs of each shard folder of one sweep into DIR/runs/ (a run already in DIR is\n"
-               "kept), copies the first shard's sweep.json, then rebuilds DIR/load.csv, DIR/quality.csv and\n"
-               "DIR/plots/. DIR may be one of the shards.\n");
-}
+static const fc_cli_option options[] = {
+    {"--out", "DIR", 1, "the merged sweep folder (may be one of the shards)"},
+    {"--no-plots", NULL, 1, "skip the plots"},
+    {0}};
 
 /* Copies the regular file src to dst through a temporary name. */
 static fc_err copy_file(const char *src, const char *dst) {
@@ -90,23 +88,11 @@ static bool same_dir(const char *a, const char *b) {
     return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
-int fc_cmd_merge(int argc, char **argv) {
-    const char *out = NULL;
-    const char *shards[256];
-    int n = 0;
-    bool missing = false, no_plots = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--out", &out, &missing)) continue;
-        if (missing) return 2;
-        if (!strcmp(argv[i], "--no-plots")) no_plots = true;
-        else if (argv[i][0] == '-') return fc_cli_error("merge: unknown option '%s' (see fc-eval merge --help)", argv[i]), 2;
-        else if (n == 256) return fc_cli_error("merge: more than 256 shard folders"), 2;
-        else shards[n++] = argv[i];
-    }
+static int cmd_merge(const fc_cli_args *cl) {
+    const char *out = fc_cli_value(cl, "--out");
+    const char *const *shards = cl->args;
+    int n = cl->n_args;
+    bool no_plots = fc_cli_flag(cl, "--no-plots");
     if (!out || n == 0) return fc_cli_error("merge: give --out DIR and at least one SHARD_DIR"), 2;
     char *out_runs = fc_path_join(out, "runs");
     fc_err e = out_runs ? fc_out_mkdirs(out_runs) : FC_ENOMEM;
@@ -134,3 +120,11 @@ int fc_cmd_merge(int argc, char **argv) {
     free(out_runs);
     return e ? fc_cli_fail(e) : 0;
 }
+
+const fc_cli_command fc_cmd_merge = {
+    "merge", cmd_merge, "combine the folders of a sweep run in shards (sweep --shard I/N)",
+    "--out DIR SHARD_DIR [SHARD_DIR ...] [--no-plots]",
+    "Copies the finished runs of each shard folder of one sweep into DIR/runs/ (a run already in DIR is\n"
+    "kept), copies the first shard's sweep.json, then rebuilds DIR/load.csv, DIR/quality.csv and\n"
+    "DIR/plots/.",
+    options, 256, NULL};

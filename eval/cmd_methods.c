@@ -12,7 +12,7 @@
 /* What users comparing with kvpress need to know; each claim checked against kvpress 0.5.5
  * (kvpress/utils.py compute_n_kept, presses/snapkv_press.py, presses/pyramidkv_press.py). */
 static const char kvpress_notes[] =
-    "What the scoring methods really keep (as kvpress 0.5.5 does; ours follow it):\n"
+    "\nWhat the scoring methods really keep (as kvpress 0.5.5 does; ours follow it):\n"
     "  ratio=R      keeps n_kept = int(S * (1 - cr)) per kv head, cr = 1 - 1/R computed in floating point\n"
     "               (kvpress compute_n_kept), at least 1. For R = 5, 1 - 0.8 is 0.19999999999999996, so a\n"
     "               prefix of S tokens, S a multiple of 5 (S >= 10), keeps S/5 - 1: 100 tokens keep 19, 600 keep\n"
@@ -31,17 +31,6 @@ static const char kvpress_notes[] =
     "               a LLaVA prompt is about 600). The window caveat of snapkv applies per layer.\n"
     "               `fc-eval methods --check SPEC --tokens S --layers L` prints the budgets it would use; run\n"
     "               prints the shortest..longest layer, quality.json the budgets of each method.\n";
-
-static void usage(FILE *f) {
-    fprintf(f, "usage: fc-eval methods [--check SPEC [--tokens S] [--layers L]]\n"
-               "Lists the KV compression methods, their options and defaults. A method is named by a spec\n"
-               "\"name[:opt=value,...]\", e.g. \"snapkv:ratio=5,window=64\" or \"ccm:weights=ckpt/llava.safetensors\".\n"
-               "Ratios are in the x form (5 keeps 1/5); kvpress's compression_ratio is 1 - 1/ratio.\n"
-               "  --check SPEC   parse SPEC (and load ccm weights), print it in full with what it needs\n"
-               "  --tokens S     with --check: the entries it keeps per layer on a prefix of S tokens (and why)\n"
-               "  --layers L     with --tokens: the model's layer count (default 32, LLaVA-1.5-7B)\n\n%s",
-            kvpress_notes);
-}
 
 /* The budgets of m on S tokens over L layers, with the note in words. */
 static void print_budgets(const fc_compress_method *m, int S, int L) {
@@ -79,29 +68,20 @@ static void print_needs(unsigned needs) {
     printf("\n");
 }
 
-int fc_cmd_methods(int argc, char **argv) {
-    const char *check = NULL, *tokens = NULL, *layers = NULL;
-    for (int i = 1; i < argc; i++) {
-        bool missing = false;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (fc_cli_opt(argc, argv, &i, "--check", &check, &missing) ||
-                   fc_cli_opt(argc, argv, &i, "--tokens", &tokens, &missing) ||
-                   fc_cli_opt(argc, argv, &i, "--layers", &layers, &missing)) {
-            continue;
-        } else if (missing) {
-            return 2;
-        } else {
-            fc_cli_error("methods: unknown option '%s' (see fc-eval methods --help)", argv[i]);
-            return 2;
-        }
-    }
+static const fc_cli_option options[] = {
+    {"--check", "SPEC", 1, "parse SPEC (and load ccm weights), print it in full with what it needs"},
+    {"--tokens", "S", 1, "with --check: the entries it keeps per layer on a prefix of S tokens (and why)"},
+    {"--layers", "L", 1, "with --tokens: the model's layer count (default 32, LLaVA-1.5-7B)"},
+    {0}};
+
+static int cmd_methods(const fc_cli_args *a) {
+    const char *check = fc_cli_value(a, "--check");
+    bool tokens = fc_cli_flag(a, "--tokens"), layers = fc_cli_flag(a, "--layers");
     if ((tokens || layers) && !check) return fc_cli_error("methods: --tokens and --layers need --check SPEC"), 2;
     if (layers && !tokens) return fc_cli_error("methods: --layers needs --tokens S"), 2;
     long S = 0, L = 32;
-    fc_err e = tokens ? fc_cli_parse_long("--tokens", tokens, 1, 1L << 30, &S) : FC_OK;
-    if (!e && layers) e = fc_cli_parse_long("--layers", layers, 1, 1024, &L);
+    fc_err e = fc_cli_long(a, "--tokens", 1, 1L << 30, &S);
+    if (!e) e = fc_cli_long(a, "--layers", 1, 1024, &L);
     if (e) return fc_cli_fail(e), 2;
     if (check) {
         fc_compress_method *m;
@@ -123,6 +103,13 @@ int fc_cmd_methods(int argc, char **argv) {
             printf("    %-12s default %-6s %-24s %s\n", o[j].name, o[j].def[0] ? o[j].def : "(none)", o[j].range,
                    o[j].help);
     }
-    printf("\n%s", kvpress_notes);
+    printf("%s", kvpress_notes);
     return 0;
 }
+
+const fc_cli_command fc_cmd_methods = {
+    "methods", cmd_methods, "list the KV compression methods with their options and defaults", "[--check SPEC [--tokens S] [--layers L]]",
+    "Lists the KV compression methods, their options and defaults. A method is named by a spec\n"
+    "\"name[:opt=value,...]\", e.g. \"snapkv:ratio=5,window=64\" or \"ccm:weights=ckpt/llava.safetensors\".\n"
+    "Ratios are in the x form (5 keeps 1/5); kvpress's compression_ratio is 1 - 1/ratio.",
+    options, 0, kvpress_notes};

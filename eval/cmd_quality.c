@@ -18,46 +18,6 @@
 #define GQA_SUFFIX "\nAnswer the question using a single word or phrase."
 #define MAX_METHODS 64
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: fc-eval quality --model DIR --data PATH [--images DIR] --method SPEC [SPEC ...] [--ccm CKPT]\n"
-            "                       [--allow-overlap] [--out DIR] [--limit N] [--format F] [--lenient]\n"
-            "                       [--image-prefix D] [--tokenizer DIR] [--max-new-tokens N]\n"
-            "                       [--max-answer-tokens N] [--prompt-suffix TEXT] [--kv-budget BYTES]\n"
-            "What each KV compression method costs in answers, against the same model with its full cache.\n"
-            "For every record, the full cache (\"none\", always first) and each method take the one path from\n"
-            "prompt to cache (the prompt without its last token prefilled and compressed, the last token then\n"
-            "decoded on the compressed cache, as FastCache serves), then:\n"
-            "  accuracy  the greedy answer (stop token or --max-new-tokens) against the reference: normalised\n"
-            "            exact match and contains-match (GQA/VQA normalisation: case, punctuation, articles,\n"
-            "            number words); for multiple choice (MileBench) the option letter read from the answer\n"
-            "  fidelity  on the reference answer teacher-forced (its tokens and the model's stop token): mean\n"
-            "            KL(full || method) per token in nats, top-1 agreement; share of greedy answers\n"
-            "            token-identical to the full cache's; mean first divergence (first differing token;\n"
-            "            an identical answer counts its length)\n"
-            "  size      KV bytes kept (exact: blocks held after compression), before, and the achieved ratio\n"
-            "  --model DIR            LLaVA-1.5 or MiniCPM-V-2.6 Hugging Face folder\n"
-            "  --data PATH            LLaVA conversation JSON, GQA questions or a MileBench folder (fc-eval data)\n"
-            "  --images DIR           image paths are relative to DIR (default: the data file's folder)\n"
-            "  --method SPEC ...      methods as `fc-eval methods` lists them, e.g. knorm:ratio=5; repeat the\n"
-            "                         option or give several specs after it; \"none\" is the full cache (always run)\n"
-            "  --ccm CKPT             also evaluate ccm:weights=CKPT; every CCM checkpoint's train_ids/val_ids\n"
-            "                         metadata must not hold an evaluated id\n"
-            "  --allow-overlap        evaluate even when a checkpoint trained or validated on evaluated ids\n"
-            "                         (or records none); the overlap is reported in quality.json\n"
-            "  --out DIR              write quality.csv, quality_samples.csv, quality.json there\n"
-            "  --limit N              the first N records (after skips)\n"
-            "  --format F             auto|llava|gqa|milebench (default auto, see fc-eval data)\n"
-            "  --lenient              skip bad records (counted) instead of stopping at the first\n"
-            "  --image-prefix D       only records whose first image lies under D/ (the original's 'gqa')\n"
-            "  --tokenizer DIR        tokenizer files from DIR instead of --model\n"
-            "  --max-new-tokens N     greedy answer cap (default 32)\n"
-            "  --max-answer-tokens N  teacher-forced reference tokens, stop token included (default 128)\n"
-            "  --prompt-suffix TEXT   appended to each question (default for GQA files: \"\\nAnswer the question\n"
-            "                         using a single word or phrase.\", LLaVA-1.5's GQA prompt; else none)\n"
-            "  --kv-budget BYTES      KV pool size; a record that does not fit is an error (default: as needed)\n");
-}
-
 typedef struct {
     const char *model, *tokenizer, *data, *out, *ccm, *suffix;
     const char *specs[MAX_METHODS];
@@ -80,7 +40,7 @@ static bool ccm_weights(const char *spec, char *buf, size_t cap) {
 }
 
 static cJSON *config_json(const quality_opts *o, const fc_vlm *vlm, const fc_dataset *d, const fc_quality_opts *qo,
-                          int argc, char **argv) {
+                          int argc, char *const *argv) {
     cJSON *c = cJSON_CreateObject();
     char cmd[8192] = "";
     for (int i = 0; i < argc; i++) {
@@ -129,7 +89,7 @@ static cJSON *config_json(const quality_opts *o, const fc_vlm *vlm, const fc_dat
     return c;
 }
 
-static fc_err run(const quality_opts *o, int argc, char **argv) {
+static fc_err run(const quality_opts *o, int argc, char *const *argv) {
     fc_quality_method methods[MAX_METHODS + 2] = {{"none", NULL}};
     int n_methods = 1;
     fc_dataset d = {0};
@@ -146,6 +106,7 @@ static fc_err run(const quality_opts *o, int argc, char **argv) {
         methods[n_methods].spec = spec;
         if (!(e = fc_compress_create(spec, &methods[n_methods].m))) n_methods++;
     }
+    if (!e && o->out) e = fc_quality_out_check(o->out); /* an unwritable --out fails now, not after the run */
     if (!e) e = fc_dataset_read(o->data, &o->dopts, &d);
     if (!e && d.n == 0) e = fc_err_set(FC_EINVAL, "%s: no record to evaluate (%d seen, all skipped)", o->data, d.n_seen);
     if (e) goto done;
@@ -209,52 +170,108 @@ done:
     return e;
 }
 
-int fc_cmd_quality(int argc, char **argv) {
-    quality_opts o = {.max_new = 32, .max_answer = 128};
-    const char *v = NULL, *fmt = NULL, *limit = NULL, *max_new = NULL, *max_ans = NULL, *budget = NULL;
-    bool missing = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
+static const fc_cli_option options[] = {
+    {"--model", "DIR", 1, "LLaVA-1.5 or MiniCPM-V-2.6 Hugging Face folder"},
+    {"--data", "PATH", 1, "LLaVA conversation JSON, GQA questions or a MileBench folder (fc-eval data)"},
+    {"--images", "DIR", 1, "image paths are relative to DIR (default: the data file's folder)"},
+    {"--method", "SPEC", MAX_METHODS,
+     "methods as `fc-eval methods` lists them, e.g. knorm:ratio=5; repeat the\n"
+     "option or give several specs after it; \"none\" is the full cache (always run)"},
+    {"--ccm", "CKPT", 1,
+     "also evaluate ccm:weights=CKPT; every CCM checkpoint's train_ids/val_ids\n"
+     "metadata must not hold an evaluated id"},
+    {"--allow-overlap", NULL, 1,
+     "evaluate even when a checkpoint trained or validated on evaluated ids\n"
+     "(or records none); the overlap is reported in quality.json"},
+    {"--out", "DIR", 1, "write quality.csv, quality_samples.csv, quality.json there"},
+    {"--limit", "N", 1, "the first N records (after skips)"},
+    {"--format", "F", 1, "auto|llava|gqa|milebench (default auto, see fc-eval data)"},
+    {"--lenient", NULL, 1, "skip bad records (counted) instead of stopping at the first"},
+    {"--image-prefix", "D", 1, "only records whose first image lies under D/ (the original's 'gqa')"},
+    {"--tokenizer", "DIR", 1, "tokenizer files from DIR instead of --model"},
+    {"--max-new-tokens", "N", 1, "greedy answer cap (default 32)"},
+    {"--max-answer-tokens", "N", 1, "teacher-forced reference tokens, stop token included (default 128)"},
+    {"--prompt-suffix", "TEXT", 1,
+     "appended to each question (default for GQA files: \"\\nAnswer the question\n"
+     "using a single word or phrase.\", LLaVA-1.5's GQA prompt; else none)"},
+    {"--kv-budget", "BYTES", 1, "KV pool size; a record that does not fit is an error (default: as needed)"},
+    {0}};
+
+/* The method specs in command-line order: each --method's value and the words after it up to the next
+ * option (`--method a b --method c`). The parser has checked the line; this walk only needs to know which
+ * words are option values (a value option without '=' takes the next word). A word after anything but a
+ * --method spec is an error. */
+static int method_specs(const fc_cli_args *a, quality_opts *o) {
+    bool in_method = false;
+    for (int i = 1; i < a->argc; i++) {
+        const char *w = a->argv[i], *spec = NULL;
+        if (w[0] == '-' && w[1]) { /* an option: find its row to see whether it takes the next word */
+            const char *eq = strchr(w, '=');
+            size_t len = eq ? (size_t)(eq - w) : strlen(w);
+            const fc_cli_option *row = NULL;
+            for (const fc_cli_option *r = options; r->name && !row; r++)
+                if (strlen(r->name) == len && !strncmp(r->name, w, len)) row = r;
+            in_method = row && !strcmp(row->name, "--method");
+            if (row && row->arg && !eq) i++;
+            if (!in_method) continue;
+            spec = eq ? eq + 1 : a->argv[i];
+        } else if (in_method) {
+            spec = w;
+        } else {
+            return fc_cli_error("quality: unexpected argument '%s' (see fc-eval quality --help)", w), 2;
         }
-        if (fc_cli_opt(argc, argv, &i, "--method", &v, &missing)) {
-            for (;;) { /* --method a b c: every following word up to the next option */
-                if (o.n_specs == MAX_METHODS) return fc_cli_error("quality: more than %d methods", MAX_METHODS), 2;
-                o.specs[o.n_specs++] = v;
-                if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) break;
-                v = argv[++i];
-            }
-            continue;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--model", &o.model, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--tokenizer", &o.tokenizer, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--data", &o.data, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--images", &o.dopts.images_dir, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--ccm", &o.ccm, &missing) || fc_cli_opt(argc, argv, &i, "--out", &o.out, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--limit", &limit, &missing) || fc_cli_opt(argc, argv, &i, "--format", &fmt, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--image-prefix", &o.dopts.image_prefix, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--max-new-tokens", &max_new, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--max-answer-tokens", &max_ans, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--prompt-suffix", &o.suffix, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--kv-budget", &budget, &missing))
-            continue;
-        if (missing) return 2;
-        if (!strcmp(argv[i], "--allow-overlap")) o.allow_overlap = true;
-        else if (!strcmp(argv[i], "--lenient")) o.dopts.lenient = true;
-        else return fc_cli_error("quality: unknown option '%s' (see fc-eval quality --help)", argv[i]), 2;
+        if (o->n_specs == MAX_METHODS) return fc_cli_error("quality: more than %d methods", MAX_METHODS), 2;
+        o->specs[o->n_specs++] = spec;
     }
+    return 0;
+}
+
+static int cmd_quality(const fc_cli_args *a) {
+    quality_opts o = {.max_new = 32, .max_answer = 128};
+    const char *fmt = fc_cli_value(a, "--format");
+    o.model = fc_cli_value(a, "--model");
+    o.tokenizer = fc_cli_value(a, "--tokenizer");
+    o.data = fc_cli_value(a, "--data");
+    o.dopts.images_dir = fc_cli_value(a, "--images");
+    o.ccm = fc_cli_value(a, "--ccm");
+    o.out = fc_cli_value(a, "--out");
+    o.dopts.image_prefix = fc_cli_value(a, "--image-prefix");
+    o.suffix = fc_cli_value(a, "--prompt-suffix");
+    o.allow_overlap = fc_cli_flag(a, "--allow-overlap");
+    o.dopts.lenient = fc_cli_flag(a, "--lenient");
+    int st = method_specs(a, &o);
+    if (st) return st;
     if (!o.model || !o.data) return fc_cli_error("quality: --model DIR and --data PATH are required"), 2;
     if (o.n_specs == 0 && !o.ccm)
         return fc_cli_error("quality: give at least one --method SPEC or --ccm CKPT (see fc-eval methods)"), 2;
     fc_err e = fmt ? fc_data_format_parse(fmt, &o.dopts.format) : FC_OK;
-    if (!e && limit) e = fc_cli_parse_long("--limit", limit, 1, 1L << 30, &o.limit);
-    if (!e && max_new) e = fc_cli_parse_long("--max-new-tokens", max_new, 1, 1 << 16, &o.max_new);
-    if (!e && max_ans) e = fc_cli_parse_long("--max-answer-tokens", max_ans, 1, 1 << 16, &o.max_answer);
-    if (!e && budget) e = fc_cli_parse_double("--kv-budget", budget, 1, 1e15, &o.kv_budget);
+    if (!e) e = fc_cli_long(a, "--limit", 1, 1L << 30, &o.limit);
+    if (!e) e = fc_cli_long(a, "--max-new-tokens", 1, 1 << 16, &o.max_new);
+    if (!e) e = fc_cli_long(a, "--max-answer-tokens", 1, 1 << 16, &o.max_answer);
+    if (!e) e = fc_cli_double(a, "--kv-budget", 1, 1e15, &o.kv_budget);
     if (e) return fc_cli_fail(e), 2;
     o.dopts.limit = (int)o.limit;
     o.dopts.max_images = FC_VLM_MAX_IMAGES;
-    e = run(&o, argc, argv);
+    e = run(&o, a->argc, a->argv);
     return e ? fc_cli_fail(e) : 0;
 }
+
+const fc_cli_command fc_cmd_quality = {
+    "quality", cmd_quality, "answer accuracy and fidelity to the full cache per compression method, on a dataset",
+    "--model DIR --data PATH [--images DIR] --method SPEC [SPEC ...] [--ccm CKPT]\n"
+    "                       [--allow-overlap] [--out DIR] [--limit N] [--format F] [--lenient]\n"
+    "                       [--image-prefix D] [--tokenizer DIR] [--max-new-tokens N]\n"
+    "                       [--max-answer-tokens N] [--prompt-suffix TEXT] [--kv-budget BYTES]",
+    "What each KV compression method costs in answers, against the same model with its full cache.\n"
+    "For every record, the full cache (\"none\", always first) and each method take the one path from\n"
+    "prompt to cache (the prompt without its last token prefilled and compressed, the last token then\n"
+    "decoded on the compressed cache, as FastCache serves), then:\n"
+    "  accuracy  the greedy answer (stop token or --max-new-tokens) against the reference: normalised\n"
+    "            exact match and contains-match (GQA/VQA normalisation: case, punctuation, articles,\n"
+    "            number words); for multiple choice (MileBench) the option letter read from the answer\n"
+    "  fidelity  on the reference answer teacher-forced (its tokens and the model's stop token): mean\n"
+    "            KL(full || method) per token in nats, top-1 agreement; share of greedy answers\n"
+    "            token-identical to the full cache's; mean first divergence (first differing token;\n"
+    "            an identical answer counts its length)\n"
+    "  size      KV bytes kept (exact: blocks held after compression), before, and the achieved ratio",
+    options, MAX_METHODS, NULL};

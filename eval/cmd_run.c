@@ -14,30 +14,6 @@
 #include "eval/vlm_input.h"
 #include "eval/sampling_cli.h"
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: fc-eval run --model DIR --image FILE [--image FILE ...] --prompt TEXT [--max-new-tokens N]\n"
-               "                   [--temperature T] [--top-k K] [--top-p P] [--seed S] [--tokenizer DIR]\n"
-               "                   [--show-prompt] [--print-ids] [--method SPEC [--hold-last]]\n"
-               "Asks the model about the images with its chat template and prints the answer.\n"
-               "  --model DIR         Hugging Face folder, config.json model_type llava or minicpmv\n"
-               "  --image FILE        JPEG or PNG; repeat for several images (all placed before the text)\n"
-               "  --prompt TEXT       the question (the chat template and image placeholders are added)\n"
-               "  --max-new-tokens N  stop after N tokens (default 64); also stops on the model's stop tokens\n"
-               "                      (LLaVA </s>; MiniCPM-V <|im_end|>, <|endoftext|>)\n"
-               "  --temperature T     0 (default) is greedy; > 0 samples from softmax(logits / T)\n"
-               "  --top-k K           sample among the K most likely tokens (0: off)\n"
-               "  --top-p P           sample from the smallest set with probability >= P (1: off)\n"
-               "  --seed S            RNG seed (default 0): the same seed gives the same answer\n"
-               "  --tokenizer DIR     take the tokenizer files from DIR instead of --model\n"
-               "  --show-prompt       first print the prompt's token count and each image's span of tokens\n"
-               "  --print-ids         print the answer's token ids instead of its text\n"
-               "  --method SPEC       compress the prompt's KV after the prefill (see fc-eval methods; image spans\n"
-               "                      from the request's layout, so ccm and scope=image work) and first print\n"
-               "                      \"compress SPEC: A -> B tokens per layer (Rx achieved, ...), KV X -> Y bytes\"\n"
-               "  --hold-last         with --method: cache the prompt without its last token, which is then the\n"
-               "                      first decode input (FastCache's serving convention)\n");
-}
-
 typedef struct {
     const char *model, *tokenizer, *prompt;
     const char *images[FC_VLM_MAX_IMAGES];
@@ -128,32 +104,36 @@ done:
     return e;
 }
 
-int fc_cmd_run(int argc, char **argv) {
+static const fc_cli_option options[] = {
+    {"--model", "DIR", 1, "Hugging Face folder, config.json model_type llava or minicpmv"},
+    {"--image", "FILE", FC_VLM_MAX_IMAGES, "JPEG or PNG; repeat for several images (all placed before the text)"},
+    {"--prompt", "TEXT", 1, "the question (the chat template and image placeholders are added)"},
+    {"--max-new-tokens", "N", 1,
+     "stop after N tokens (default 64); also stops on the model's stop tokens\n"
+     "(LLaVA </s>; MiniCPM-V <|im_end|>, <|endoftext|>)"},
+    FC_SAMPLING_CLI_OPTIONS,
+    {"--tokenizer", "DIR", 1, "take the tokenizer files from DIR instead of --model"},
+    {"--show-prompt", NULL, 1, "first print the prompt's token count and each image's span of tokens"},
+    {"--print-ids", NULL, 1, "print the answer's token ids instead of its text"},
+    {"--method", "SPEC", 1,
+     "compress the prompt's KV after the prefill (see fc-eval methods; image spans\n"
+     "from the request's layout, so ccm and scope=image work) and first print\n"
+     "\"compress SPEC: A -> B tokens per layer (Rx achieved, ...), KV X -> Y bytes\""},
+    {"--hold-last", NULL, 1,
+     "with --method: cache the prompt without its last token, which is then the\n"
+     "first decode input (FastCache's serving convention)"},
+    {0}};
+
+static int cmd_run(const fc_cli_args *a) {
     run_opts o = {.gen = fc_sampling_cli_defaults(64)};
-    const char *img = NULL;
-    bool missing = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--image", &img, &missing)) {
-            if (o.n_images == FC_VLM_MAX_IMAGES)
-                return fc_cli_error("run: more than %d --image options", FC_VLM_MAX_IMAGES), 2;
-            o.images[o.n_images++] = img;
-            continue;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--model", &o.model, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--tokenizer", &o.tokenizer, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--prompt", &o.prompt, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--method", &o.method, &missing) || fc_sampling_cli_opt(argc, argv, &i, &o.gen, &missing))
-            continue;
-        if (missing) return 2;
-        if (!strcmp(argv[i], "--show-prompt")) o.show_prompt = true;
-        else if (!strcmp(argv[i], "--print-ids")) o.print_ids = true;
-        else if (!strcmp(argv[i], "--hold-last")) o.hold_last = true;
-        else return fc_cli_error("run: unknown option '%s' (see fc-eval run --help)", argv[i]), 2;
-    }
+    const char *const *images;
+    o.n_images = fc_cli_values(a, "--image", &images);
+    for (int i = 0; i < o.n_images; i++) o.images[i] = images[i];
+    o.model = fc_cli_value(a, "--model"), o.tokenizer = fc_cli_value(a, "--tokenizer");
+    o.prompt = fc_cli_value(a, "--prompt"), o.method = fc_cli_value(a, "--method");
+    o.show_prompt = fc_cli_flag(a, "--show-prompt"), o.print_ids = fc_cli_flag(a, "--print-ids");
+    o.hold_last = fc_cli_flag(a, "--hold-last");
+    fc_sampling_cli_take(&o.gen, a);
     if (!o.model || !o.prompt) return fc_cli_error("run: --model DIR and --prompt TEXT are required"), 2;
     if (o.n_images == 0) return fc_cli_error("run: give at least one --image FILE"), 2;
     if (o.hold_last && !o.method) return fc_cli_error("run: --hold-last needs --method"), 2;
@@ -168,3 +148,10 @@ int fc_cmd_run(int argc, char **argv) {
     e = run(&o);
     return e ? fc_cli_fail(e) : 0;
 }
+
+const fc_cli_command fc_cmd_run = {
+    "run", cmd_run, "ask a VLM (LLaVA / MiniCPM-V) about images and print the answer",
+    "--model DIR --image FILE [--image FILE ...] --prompt TEXT [--max-new-tokens N]\n"
+    "                   [--temperature T] [--top-k K] [--top-p P] [--seed S] [--tokenizer DIR]\n"
+    "                   [--show-prompt] [--print-ids] [--method SPEC [--hold-last]]",
+    "Asks the model about the images with its chat template and prints the answer.", options, 0, NULL};

@@ -23,25 +23,28 @@
 
 extern char **environ;
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: fc-eval sweep --config FILE.yaml [--shard I/N] [--out DIR] [--dry-run] [--force] [--no-plots]\n"
-            "                     [--model DIR] [--tokenizer DIR] [--data SPEC] [--images DIR] [--checkpoint FILE]\n"
-            "                     [--requests N] [--max-new-tokens T] [--kv-budget BYTES | --kv-blocks N] [--seed S]\n"
-            "Runs every experiment of a sweep config (kind: sweep; keys: fc-eval config --keys sweep): methods x\n"
-            "ratios x rates x batch limits of `fc-eval load`, and `fc-eval quality` runs, one folder per run under\n"
-            "DIR/runs/, then DIR/load.csv, DIR/quality.csv and the plots in DIR/plots/ (fc-eval plot).\n"
-            "Settings: a flag here beats the experiment's key, which beats the key in global, which beats the default.\n"
-            "  --config FILE       the sweep config (configs/sweep-*.yaml)\n"
-            "  --shard I/N         run only runs k with k mod N == I (0 <= I < N), for several machines; merge the\n"
-            "                      folders with fc-eval merge (tables and plots are made by merge then)\n"
-            "  --out DIR           results folder (default: the config's output_dir/name)\n"
-            "  --dry-run           print the runs and their command lines, run nothing\n"
-            "  --force             run again the runs that already finished (default: they are kept, so an\n"
-            "                      interrupted sweep resumes where it stopped)\n"
-            "  --no-plots          skip the plots\n"
-            "  --model ... --seed  override the config's value for every experiment\n");
-}
+static const fc_cli_option options[] = {
+    {"--config", "FILE", 1, "the sweep config (configs/sweep-*.yaml; keys: fc-eval config --keys sweep)"},
+    {"--shard", "I/N", 1,
+     "run only runs k with k mod N == I (0 <= I < N), for several machines; merge the\n"
+     "folders with fc-eval merge (tables and plots are made by merge then)"},
+    {"--out", "DIR", 1, "results folder (default: the config's output_dir/name)"},
+    {"--dry-run", NULL, 1, "print the runs and their command lines, run nothing"},
+    {"--force", NULL, 1,
+     "run again the runs that already finished (default: they are kept, so an\n"
+     "interrupted sweep resumes where it stopped)"},
+    {"--no-plots", NULL, 1, "skip the plots"},
+    {"--model", "DIR", 1, "override the config's model for every experiment"},
+    {"--tokenizer", "DIR", 1, "override the tokenizer folder"},
+    {"--data", "SPEC", 1, "override the data set"},
+    {"--images", "DIR", 1, "override the image folder"},
+    {"--checkpoint", "FILE", 1, "override the CCM checkpoint"},
+    {"--requests", "N", 1, "override the requests per load run"},
+    {"--max-new-tokens", "T", 1, "override the tokens generated per request"},
+    {"--kv-budget", "BYTES", 1, "override the KV pool size (bytes)"},
+    {"--kv-blocks", "N", 1, "override the KV pool size (blocks)"},
+    {"--seed", "S", 1, "override the seed"},
+    {0}};
 
 static fc_err write_run_json(const char *path, const fc_sweep_run *r) {
     cJSON *j = cJSON_CreateObject();
@@ -228,35 +231,17 @@ static int run_sweep(const sweep_args *a, int shard_i, int shard_n) {
     return 0;
 }
 
-int fc_cmd_sweep(int argc, char **argv) {
+static int cmd_sweep(const fc_cli_args *cl) {
     sweep_args a = {0};
-    const char *s_req = NULL, *s_max = NULL, *s_blocks = NULL, *s_seed = NULL;
-    bool missing = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--config", &a.config, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--shard", &a.shard, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--out", &a.o.out, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--model", &a.o.model, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--tokenizer", &a.o.tokenizer, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--data", &a.o.data, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--images", &a.o.images, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--checkpoint", &a.o.checkpoint, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--kv-budget", &a.o.kv_budget, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--requests", &s_req, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--max-new-tokens", &s_max, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--kv-blocks", &s_blocks, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--seed", &s_seed, &missing))
-            continue;
-        if (missing) return 2;
-        if (!strcmp(argv[i], "--dry-run")) a.dry_run = true;
-        else if (!strcmp(argv[i], "--force")) a.force = true;
-        else if (!strcmp(argv[i], "--no-plots")) a.no_plots = true;
-        else return fc_cli_error("sweep: unknown option '%s' (see fc-eval sweep --help)", argv[i]), 2;
-    }
+    a.config = fc_cli_value(cl, "--config"), a.shard = fc_cli_value(cl, "--shard");
+    a.o.out = fc_cli_value(cl, "--out"), a.o.model = fc_cli_value(cl, "--model");
+    a.o.tokenizer = fc_cli_value(cl, "--tokenizer"), a.o.data = fc_cli_value(cl, "--data");
+    a.o.images = fc_cli_value(cl, "--images"), a.o.checkpoint = fc_cli_value(cl, "--checkpoint");
+    a.o.kv_budget = fc_cli_value(cl, "--kv-budget");
+    const char *s_req = fc_cli_value(cl, "--requests"), *s_max = fc_cli_value(cl, "--max-new-tokens");
+    const char *s_blocks = fc_cli_value(cl, "--kv-blocks"), *s_seed = fc_cli_value(cl, "--seed");
+    a.dry_run = fc_cli_flag(cl, "--dry-run"), a.force = fc_cli_flag(cl, "--force");
+    a.no_plots = fc_cli_flag(cl, "--no-plots");
     if (!a.config) return fc_cli_error("sweep: --config FILE.yaml is required"), 2;
     int si = 0, sn = 1;
     fc_err e = FC_OK;
@@ -273,3 +258,13 @@ int fc_cmd_sweep(int argc, char **argv) {
     if (e) return fc_cli_fail(e);
     return run_sweep(&a, si, sn);
 }
+
+const fc_cli_command fc_cmd_sweep = {
+    "sweep", cmd_sweep, "run a sweep config: methods x ratios x rates x batch limits, load and quality",
+    "--config FILE.yaml [--shard I/N] [--out DIR] [--dry-run] [--force] [--no-plots]\n"
+    "                     [--model DIR] [--tokenizer DIR] [--data SPEC] [--images DIR] [--checkpoint FILE]\n"
+    "                     [--requests N] [--max-new-tokens T] [--kv-budget BYTES | --kv-blocks N] [--seed S]",
+    "Runs every experiment of a sweep config (kind: sweep): methods x ratios x rates x batch limits of\n"
+    "`fc-eval load`, and `fc-eval quality` runs, one folder per run under DIR/runs/, then DIR/load.csv,\n"
+    "DIR/quality.csv and the plots in DIR/plots/ (fc-eval plot).",
+    options, 0, "Settings: a flag here beats the experiment's key, which beats the key in global, which beats the default."};

@@ -143,6 +143,14 @@ static bool write_json(FILE *f, const fc_quality_report *r) {
     return ok;
 }
 
+fc_err fc_quality_out_check(const char *dir) {
+    struct stat st;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return fc_err_set(FC_EIO, "%s: cannot create: %s", dir, strerror(errno));
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return fc_err_set(FC_EIO, "%s: not a folder (--out names one)", dir);
+    if (access(dir, W_OK | X_OK) != 0) return fc_err_set(FC_EIO, "%s: cannot write into it: %s", dir, strerror(errno));
+    return FC_OK;
+}
+
 fc_err fc_quality_write(const fc_quality_report *r, const char *dir) {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) return fc_err_set(FC_EIO, "%s: cannot create: %s", dir, strerror(errno));
     FC_TRY(write_atomic(dir, "quality.csv", write_summary_csv, r));

@@ -40,6 +40,9 @@ double fc_quality_method_ratio(const fc_quality_method *m);
 /* Writes quality.csv, quality_samples.csv and quality.json into dir (created if missing). Errors name the
  * file. */
 fc_err fc_quality_write(const fc_quality_report *r, const char *dir);
+/* Before a run: creates dir if needed and checks that it is a folder this process can write into, so an
+ * unwritable --out fails at once, not after the whole evaluation. FC_EIO naming dir and the reason. */
+fc_err fc_quality_out_check(const char *dir);
 
 /* The one-screen table, then a line per method whose budgets need a word (pyramidkv's fallback, the window
  * cut by ties: those go to warn, the rest to f). */

@@ -10,12 +10,12 @@ fc_sampling_cli fc_sampling_cli_defaults(long max_new) {
     return (fc_sampling_cli){.max_new = max_new, .top_p = 1.0};
 }
 
-bool fc_sampling_cli_opt(int argc, char **argv, int *i, fc_sampling_cli *s, bool *missing) {
-    return fc_cli_opt(argc, argv, i, "--max-new-tokens", &s->s_max_new, missing) ||
-           fc_cli_opt(argc, argv, i, "--temperature", &s->s_temperature, missing) ||
-           fc_cli_opt(argc, argv, i, "--top-k", &s->s_top_k, missing) ||
-           fc_cli_opt(argc, argv, i, "--top-p", &s->s_top_p, missing) ||
-           fc_cli_opt(argc, argv, i, "--seed", &s->s_seed, missing);
+void fc_sampling_cli_take(fc_sampling_cli *s, const fc_cli_args *a) {
+    s->s_max_new = fc_cli_value(a, "--max-new-tokens");
+    s->s_temperature = fc_cli_value(a, "--temperature");
+    s->s_top_k = fc_cli_value(a, "--top-k");
+    s->s_top_p = fc_cli_value(a, "--top-p");
+    s->s_seed = fc_cli_value(a, "--seed");
 }
 
 fc_err fc_sampling_cli_parse(fc_sampling_cli *s) {

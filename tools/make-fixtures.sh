@@ -24,6 +24,7 @@ generators=(
   make_vlm_fixtures.py
   make_ops_fixtures.py
   make_compress_fixtures.py
+  make_grad_fixtures.py
   make_image_fixtures.py
   make_resize_order_fixtures.py
   make_tokenizer_fixtures.py

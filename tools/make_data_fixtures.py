@@ -183,7 +183,7 @@ def make_corpus():
     llava("llava_no_image.json", [rec(id="t0", image=None)], "record 0 is text only (`image` null)",
           "record 0 \\(id 't0'\\): no image \\(a text-only record\\)")
     llava("llava_no_id.json", [{k: v for k, v in good.items() if k != "id"}], "record 0 has no `id`",
-          "record 0: no string 'id'$")
+          "record 0: no 'id' \\(string or number\\)$")
     llava("llava_bad_role.json", [rec(conversations=[{"from": "robot", "value": "<image> q"},
                                                     {"from": "gpt", "value": "a"}])],
           "a turn `from` robot", "record 0 \\(id 'single-1'\\): conversations\\[0\\]: unknown speaker 'robot'")

@@ -100,8 +100,12 @@ int fc_compress_window(const fc_compress_method *m);     /* queries of FC_NEED_Q
 int fc_compress_qstats_skip(const fc_compress_method *m); /* `skip` for fc_compress_qstats_compute */
 double fc_compress_ratio(const fc_compress_method *m);   /* "x" form; ccm: its window cf */
 /* True when tokens after compression should take positions from the compressed length (a CCM checkpoint
- * trained that way, position_rule "compressed"); false: they continue from the original length. */
+ * trained that way, position_rule "compressed", unless the spec's positions= overrides it); false: they
+ * continue from the original length. */
 bool fc_compress_renumbers_positions(const fc_compress_method *m);
+/* Whether the method fits a model of n_layers layers and head_dim: a CCM checkpoint must have been made for
+ * exactly those (FC_EINVAL naming the checkpoint and both layouts); other methods fit any model. */
+fc_err fc_compress_check_model(const fc_compress_method *m, int n_layers, int head_dim);
 /* False for methods whose kept count varies by layer (pyramidkv): the pool then holds each layer at its
  * own length (kv_pool.h per-layer block tables). */
 bool fc_compress_uniform_length(const fc_compress_method *m);

@@ -25,6 +25,7 @@ fc_err fc_compress_sequence(fc_kv_pool *pool, fc_kv_handle seq, const fc_compres
         return fc_err_set(FC_EINVAL, "compress: called from a thread that does not own the kv pool");
     const int L = pool->p.n_layers, Hkv = pool->p.n_kv_heads, D = pool->p.head_dim, Smax = fc_kv_seq_len(pool, seq);
     if (Smax < 1) return fc_err_set(FC_EINVAL, "compress: sequence %u#%u is empty", seq.slot, seq.gen);
+    FC_TRY(fc_compress_check_model(m, L, D)); /* a CCM for another model: no layer of it may run */
     size_t n;
     if (!fc_mul_size((size_t)Hkv * Smax, (size_t)D, &n)) return fc_err_set(FC_ENOMEM, "compress: KV size overflows");
     float *k = fc_malloc(n * sizeof(float), "compress K"), *v = fc_malloc(n * sizeof(float), "compress V");

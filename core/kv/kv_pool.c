@@ -60,6 +60,7 @@ int32_t fc_kv__take(fc_kv_pool *pool) {
     int32_t b = pool->free_list[--pool->n_free];
     FC_ASSERT(pool->ref[b] == 0);
     pool->ref[b] = 1;
+    pool->block_gen[b]++; /* a new life: a mark taken before it no longer names this block's contents */
     return b;
 }
 
@@ -157,7 +158,8 @@ fc_err fc_kv_pool_create(fc_kv_pool **out, const fc_kv_pool_params *p) {
     if (p->dtype != FC_DTYPE_F32 && p->dtype != FC_DTYPE_F16 && p->dtype != FC_DTYPE_BF16)
         return fc_err_set(FC_EUNSUPPORTED, "kv pool: storage dtype %s (want f32, f16 or bf16)", fc_dtype_name(p->dtype));
     if (p->device != FC_DEVICE_CPU && fc_cuda_device_count() == 0)
-        return fc_err_set(FC_EUNSUPPORTED, "kv pool: device %s is not available", fc_device_name(p->device));
+        return fc_err_set(FC_EUNSUPPORTED, "kv pool: device %s is not available: %s", fc_device_name(p->device),
+                          fc_cuda_describe());
     size_t row, block_bytes, total, tables;
     if ((int64_t)p->n_blocks * p->n_layers > INT32_MAX ||
         !fc_mul_size((size_t)p->n_kv_heads, (size_t)p->head_dim, &row) ||
@@ -176,11 +178,12 @@ fc_err fc_kv_pool_create(fc_kv_pool **out, const fc_kv_pool_params *p) {
     pool->block_bytes = block_bytes;
     pool->free_list = fc_malloc((size_t)pool->n_lblocks * sizeof(int32_t), "kv pool");
     pool->ref = fc_calloc((size_t)pool->n_lblocks, sizeof(int32_t), "kv pool");
+    pool->block_gen = fc_calloc((size_t)pool->n_lblocks, sizeof(uint32_t), "kv pool");
     pool->seqs = fc_calloc((size_t)p->max_seqs, sizeof(fc_kv_seq), "kv pool");
     pool->free_slots = fc_malloc((size_t)p->max_seqs * sizeof(int32_t), "kv pool");
     pool->tables = fc_calloc(tables, sizeof(fc_kv_table), "kv pool");
     fc_err e = FC_OK;
-    if (!pool->free_list || !pool->ref || !pool->seqs || !pool->free_slots || !pool->tables) {
+    if (!pool->free_list || !pool->ref || !pool->block_gen || !pool->seqs || !pool->free_slots || !pool->tables) {
         e = FC_ENOMEM;
         goto fail;
     }
@@ -213,6 +216,7 @@ void fc_kv_pool_free(fc_kv_pool *pool) {
         for (int s = 0; s < pool->p.max_seqs; s++) free(pool->seqs[s].host);
     free(pool->free_list);
     free(pool->ref);
+    free(pool->block_gen);
     free(pool->seqs);
     free(pool->free_slots);
     free(pool->tables);
@@ -444,7 +448,8 @@ fc_err fc_kv_seq_mark(const fc_kv_pool *pool, fc_kv_handle h, fc_kv_layer_mark *
     for (int l = 0; l < pool->p.n_layers; l++) {
         const fc_kv_table *t = &s->layers[l];
         bool partial = t->len % bs != 0 && t->len / bs < t->n_blocks;
-        m[l] = (fc_kv_layer_mark){t->n_blocks, partial ? t->blocks[t->len / bs] : -1, t->len};
+        int32_t tail = partial ? t->blocks[t->len / bs] : -1;
+        m[l] = (fc_kv_layer_mark){t->n_blocks, tail, t->len, tail >= 0 ? pool->block_gen[tail] : 0};
     }
     return FC_OK;
 }
@@ -456,7 +461,8 @@ fc_err fc_kv_seq_rollback(fc_kv_pool *pool, fc_kv_handle h, const fc_kv_layer_ma
     for (int l = 0; l < pool->p.n_layers; l++) { /* all checks before any change */
         const fc_kv_table *t = &s->layers[l];
         if (t->len != m[l].len || t->n_blocks < m[l].n_blocks ||
-            (m[l].tail >= 0 && t->blocks[t->len / bs] != m[l].tail && pool->ref[m[l].tail] == 0))
+            (m[l].tail >= 0 && t->blocks[t->len / bs] != m[l].tail &&
+             (m[l].tail >= pool->n_lblocks || pool->ref[m[l].tail] == 0 || pool->block_gen[m[l].tail] != m[l].tail_gen)))
             return fc_err_set(FC_EINVAL, "kv pool: rollback of sequence %u#%u: layer %d changed since the mark",
                               h.slot, h.gen, l);
     }

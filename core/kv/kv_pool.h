@@ -143,6 +143,7 @@ typedef struct {
     int32_t *free_list;     /* [n_lblocks] stack of free layer block ids */
     int n_free;
     int32_t *ref;           /* [n_lblocks] holders of each block; 0 exactly when it is on the free list */
+    uint32_t *block_gen;    /* [n_lblocks] times each block was taken from the free list (a mark's tail check) */
     int n_shared;           /* blocks with ref > 1 */
     fc_kv_seq *seqs;        /* [max_seqs] */
     int32_t *free_slots;    /* [max_seqs] stack of free slots (O(1) create) */
@@ -235,12 +236,14 @@ fc_err fc_kv_seq_set_next_pos(fc_kv_pool *pool, fc_kv_handle h, int pos);
 /* Undo of a call that reserves and may fail (fc_llm_forward): fc_kv_seq_mark records a live sequence's
  * block tables' extent and tail block in m[L]; fc_kv_seq_rollback then gives back exactly the blocks
  * reserved since (and undoes copies on write of the tail block), keeping what was reserved before the
- * mark. Valid while the sequence's lengths are those of the mark and no other sequence was freed,
- * truncated or compressed in between (FC_EINVAL otherwise, nothing changed). */
+ * mark. Valid while the sequence's lengths are those of the mark; FC_EINVAL (nothing changed) when they
+ * are not, or when the tail block it would take back was freed since the mark (even if another sequence
+ * took it again: the block's generation tells). */
 typedef struct {
     int32_t n_blocks;   /* blocks held at the mark */
     int32_t tail;       /* id of the partly filled block at the mark's length, -1 if none */
     int32_t len;
+    uint32_t tail_gen;  /* the tail block's generation at the mark */
 } fc_kv_layer_mark;
 fc_err fc_kv_seq_mark(const fc_kv_pool *pool, fc_kv_handle h, fc_kv_layer_mark *m);
 fc_err fc_kv_seq_rollback(fc_kv_pool *pool, fc_kv_handle h, const fc_kv_layer_mark *m);

@@ -182,7 +182,7 @@ fc_err fc_generate(fc_llm *m, fc_kv_pool *kv, fc_gen_request *reqs, int B, const
         if ((e = fc_kv_seq_create(kv, &seq[b]))) goto done;
         reqs[b].n_out = 0;
         reqs[b].hit_eos = false;
-        fc_rng_seed(&rng[b], p->seed, (uint64_t)b);
+        fc_rng_seed(&rng[b], p->seed, p->streams ? p->streams[b] : (uint64_t)b);
         in[b] = (fc_llm_seq_input){.seq = seq[b], .ids = reqs[b].prompt, .n = reqs[b].n_prompt,
                                    .embeds = reqs[b].embeds, .embeds_start = reqs[b].embeds_start,
                                    .n_embeds = reqs[b].n_embeds};

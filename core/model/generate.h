@@ -33,6 +33,9 @@ typedef struct {
     uint64_t seed;
     const int32_t *eos_ids;   /* generation stops after emitting one of these (not copied to out) */
     int n_eos;
+    const uint64_t *streams;  /* (B) RNG stream of each request; NULL: its index in the batch. A file of
+                                 prompts run in batches gives each stream 0, so that every prompt draws as
+                                 it would alone */
 } fc_gen_params;
 
 /* The smallest positive temperature the CLIs accept: below it, logit / temperature overflows float for

@@ -1,5 +1,6 @@
 /* heldout.c: evaluated ids against a checkpoint's train_ids / val_ids (heldout.h). */
 #include "core/serve/heldout.h"
+#include "data/dataset.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@ static int count_overlap(const char *const *ids, int n, const char **set, int n_
     int k = 0;
     for (int i = 0; i < n; i++)
         if (n_set && bsearch(&ids[i], set, (size_t)n_set, sizeof *set, cmp_str)) {
-            if (!k && !example[0]) snprintf(example, cap, "%s", ids[i]);
+            if (!k && !example[0]) fc_data_id_for_message(ids[i], example, cap); /* quoted in a one-line error */
             k++;
         }
     return k;

@@ -193,6 +193,15 @@ fc_err fc_quality_run(fc_vlm *vlm, const fc_data_record *recs, int n_recs, const
     if (o->max_new_tokens < 1 || o->max_answer_tokens < 1)
         return fc_err_set(FC_EINVAL, "quality: max_new_tokens %d and max_answer_tokens %d must be >= 1",
                           o->max_new_tokens, o->max_answer_tokens);
+    if (o->kv_budget_bytes) { /* a budget no pool can address fails here, not as a record's error */
+        fc_kv_pool_params p = fc_llm_kv_params(vlm->llm, 16, 1, 1);
+        size_t per_block = (size_t)p.n_layers * 2 * (size_t)p.n_kv_heads * (size_t)p.head_dim * 16 * fc_dtype_size(p.dtype);
+        if (o->kv_budget_bytes / per_block > (size_t)(INT32_MAX / 2 / p.n_layers))
+            return fc_err_set(FC_EINVAL, "a KV budget of %zu bytes is %zu blocks of %zu bytes, more than one pool can "
+                                         "address", o->kv_budget_bytes, o->kv_budget_bytes / per_block, per_block);
+    }
+    for (int j = 1; j < n_methods; j++) /* a CCM made for another model fails here, before any record runs */
+        FC_TRY(fc_compress_check_model(methods[j].m, vlm->llm->cfg.num_layers, vlm->llm->cfg.head_dim));
     run_ctx c = {.vlm = vlm, .o = o, .V = vlm->llm->cfg.vocab_size};
     fc_vlm_request req = {0};
     fc_err e = FC_OK;
@@ -237,7 +246,8 @@ fc_err fc_quality_run(fc_vlm *vlm, const fc_data_record *recs, int n_recs, const
             if (prog) fc_progress_add(prog, 1);
         }
     record_failed:
-        if (e) e = fc_err_prefix(e, "record %d (id '%s')", rec->index, rec->id);
+        char shown[160];
+        if (e) e = fc_err_prefix(e, "record %d (id '%s')", rec->index, fc_data_id_for_message(rec->id, shown, sizeof shown));
         fc_vlm_request_free(&req);
     }
 done:

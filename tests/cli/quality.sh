@@ -10,8 +10,10 @@ LTOK=$FC_SHARED/data/models/llava-1.5-7b-hf
 if [ ! -f "$LTOK/tokenizer.json" ]; then skip "quality: $LTOK not found"; finish; exit; fi
 HEADER='method,spec,ratio_x,kvpress_compression_ratio,n_samples,accuracy_exact,accuracy_contains,kl_mean,top1_agreement,greedy_identical,first_divergence_mean,kv_bytes_mean,kv_bytes_full_mean,achieved_ratio'
 for b in "$FC_BIN" "$FC_ASAN_BIN"; do
-  Q=("$b/fc-eval" quality --model tests/fixtures/vlm/llava-tiny --tokenizer "$LTOK" --data $F/llava.json
-     --images $F/images --max-new-tokens 6)
+  # an option given twice is an error (issue 15), so the calls that set --images or --max-new-tokens
+  # themselves start from QB
+  QB=("$b/fc-eval" quality --model tests/fixtures/vlm/llava-tiny --tokenizer "$LTOK" --data $F/llava.json)
+  Q=("${QB[@]}" --images $F/images --max-new-tokens 6)
   O=$TMPD/q
   rm -rf "$O"
   check_ok "$b quality" "${Q[@]}" --lenient --method knorm:ratio=1 streaming_llm:ratio=4 --out "$O"
@@ -33,7 +35,7 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_grep "$b json version" '"fastcache":' "$O/quality.json"
   if ls -a "$O" | grep -q '\.tmp\.'; then fail "$b temporary files left in $O"; else pass "$b no temporary files"; fi
   # held out: CCM checkpoints with train_ids / val_ids (make_data_fixtures.py)
-  check_ok "$b ccm held out" "${Q[@]}" --limit 3 --ccm $F/ccm_heldout.safetensors --max-new-tokens 2
+  check_ok "$b ccm held out" "${QB[@]}" --images $F/images --limit 3 --ccm $F/ccm_heldout.safetensors --max-new-tokens 2
   check_grep "$b ccm row" '^ccm:weights=' "$TMPD/out"
   check_error "$b ccm trained on an evaluated id" "ccm_trained_on_single1\.safetensors: 1 of the 3 evaluated ids are in its train_ids \(e\.g\. 'single-1'\): not held out; pass --allow-overlap" \
     "${Q[@]}" --limit 3 --ccm $F/ccm_trained_on_single1.safetensors
@@ -41,14 +43,18 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
     "${Q[@]}" --limit 3 --method "ccm:weights=$F/ccm_validated_on_assistant3.safetensors"
   check_error "$b ccm without ids" "no train_ids/val_ids metadata" \
     "${Q[@]}" --limit 3 --ccm tests/fixtures/compress/ccm_llava_tiny_random.safetensors
-  check_ok "$b ccm overlap allowed" "${Q[@]}" --limit 1 --ccm $F/ccm_trained_on_single1.safetensors --allow-overlap --max-new-tokens 2
+  check_ok "$b ccm overlap allowed" "${QB[@]}" --images $F/images --limit 1 --ccm $F/ccm_trained_on_single1.safetensors --allow-overlap --max-new-tokens 2
   # bad input: one line, non-zero exit
   check_error "$b unknown method" "unknown compression method 'foo'" "${Q[@]}" --method foo:ratio=5
   check_error "$b record without image" "llava\.json: record 3 \(id 'text-only-4'\): no image" "${Q[@]}" --method knorm
   check_error "$b kv budget too small" "record 0 \(id 'single-1'\): needs [0-9]+ tokens of KV cache .*more than the KV budget of 100 bytes holds \(0 tokens" \
     "${Q[@]}" --limit 1 --method knorm --kv-budget 100
   check_error "$b no method" "give at least one --method" "${Q[@]}"
-  check_error "$b missing image" "image 'gqa/images/1\.png' not found" "${Q[@]}" --images $F --method knorm
+  # the option-table parser (issue 15): specs after --method keep command-line order; a word after any
+  # other option's value is refused, not taken as a method
+  check_error "$b specs in order" "unknown compression method 'foo1'" "${Q[@]}" --method knorm foo1 --method foo2
+  check_error "$b word after another option" "quality: unexpected argument 'x'" "${Q[@]}" --method knorm --limit 3 x
+  check_error "$b missing image" "image 'gqa/images/1\.png' not found" "${QB[@]}" --max-new-tokens 6 --images $F --method knorm
 done
 # MileBench: option letters; GQA: default suffix recorded
 check_ok "quality milebench" "$FC_BIN/fc-eval" quality --model tests/fixtures/vlm/minicpmv-tiny --data $F/milebench \

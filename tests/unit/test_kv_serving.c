@@ -462,7 +462,7 @@ static bool cuda_rows(fc_kv_pool *pool, fc_kv_handle h, int n, float base, bool 
 
 static void test_kv_cuda_pool_fork_swap(fc_test *t) {
     if (fc_cuda_device_count() == 0) {
-        fc_test_skip(t, "no GPU");
+        fc_test_skip(t, fc_cuda_describe());
         return;
     }
     fc_kv_pool_params p = {.n_layers = L, .n_kv_heads = HKV, .head_dim = D, .block_size = BS, .n_blocks = 8,
