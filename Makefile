@@ -25,6 +25,15 @@ ifeq ($(HAVE_DEPS),)
   $(info deps: some Debian packages are missing; 'make deps' installs them (make test/demo do it for you))
 endif
 
+# oneDNN (libdnnl-dev) brings the bf16 GEMMs of --precision bf16; without it the build is f32 only
+DNNL ?= $(shell test -f /usr/include/oneapi/dnnl/dnnl.h && echo 1)
+ifeq ($(DNNL),1)
+  CFLAGS_COMMON += -DFC_DNNL=1
+  LDLIBS += -ldnnl
+else
+  $(info dnnl: oneDNN headers not found, building without the bf16 GEMMs (--precision bf16 will refuse))
+endif
+
 NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 ifeq ($(CUDA),0)
   USE_CUDA :=
