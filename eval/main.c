@@ -5,6 +5,7 @@
 #include "core/base/cli.h"
 #include "eval/commands.h"
 #include "kernels/backend.h"
+#include "kernels/wpack.h"
 
 static const fc_cli_command commands[] = {
     /* one row per subcommand, in the order `--help` lists them */
@@ -30,17 +31,26 @@ static void usage(FILE *f) {
             "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'fc-eval <command> --help' describes a command's options.\n");
+    fprintf(f, "\n'fc-eval <command> --help' describes a command's options.\n"
+               "Every command that runs a model also takes --precision f32|bf16 (default f32, or $FC_PRECISION):\n"
+               "f32 is the exact reference; bf16 runs the GEMMs with bf16 inputs and f32 accumulation (oneDNN,\n"
+               "AMX or AVX-512 BF16), several times faster on CPUs that have them (see 'fc-eval version').\n");
 }
 
 int fc_cmd_version(int argc, char **argv) {
     (void)argc, (void)argv;
     printf("fastcache %s\ncuda: %s\n", FC_VERSION, fc_cuda_built() ? fc_cuda_describe() : "not built");
+    printf("%s\n", fc_precision_describe());
     return 0;
 }
 
 int main(int argc, char **argv) {
     fc_cli_prog = "fc-eval";
+    fc_err pe = fc_precision_take_option(&argc, argv); /* applies to every command (kernels/wpack.h) */
+    if (pe) {
+        fc_cli_fail(pe);
+        return 2;
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -2,6 +2,7 @@
 #include "kernels/wpack.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/cpu/gemm_dnnl.h"
@@ -61,6 +62,34 @@ fc_err fc_precision_set(fc_precision p) {
 }
 
 fc_precision fc_precision_get(void) { return current; }
+
+fc_err fc_precision_take_option(int *argc, char **argv) {
+    const char *val = NULL;
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *v = NULL;
+        if (!strcmp(argv[i], "--precision")) {
+            if (i + 1 >= *argc) return fc_err_set(FC_EINVAL, "option --precision needs a value (f32 or bf16)");
+            v = argv[++i];
+        } else if (!strncmp(argv[i], "--precision=", 12)) {
+            v = argv[i] + 12;
+        } else {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (val) return fc_err_set(FC_EINVAL, "option --precision given twice");
+        val = v;
+    }
+    *argc = out;
+    argv[out] = NULL;
+    const char *from = "--precision";
+    if (!val && (val = getenv("FC_PRECISION")) && *val) from = "FC_PRECISION";
+    if (!val || !*val) return FC_OK;
+    fc_precision p;
+    fc_err e = fc_precision_from_name(val, &p);
+    if (!e) e = fc_precision_set(p);
+    return e ? fc_err_prefix(e, "%s", from) : FC_OK;
+}
 
 /* The implementation oneDNN picks for a probe weight of n x n at M rows, into buf. */
 static void probe_impl(char *buf, size_t cap, fc_dtype cdt, int64_t n, int64_t M) {

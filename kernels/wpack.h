@@ -39,6 +39,13 @@ bool fc_precision_bf16_usable(void);
  * "cpu: avx512f avx512_bf16 (no amx_bf16); oneDNN 2.6.3: bf16 linear brg:avx512_core_bf16 ...". */
 const char *fc_precision_describe(void);
 
+/* The --precision option of both CLIs, which applies to every command that runs a model: finds
+ * "--precision X" / "--precision=X" anywhere in argv[1..*argc), removes it (so the command's own parser never
+ * sees it), and sets the precision. Without the option, the environment variable FC_PRECISION (if set) is
+ * used. Fails (FC_EINVAL / FC_EUNSUPPORTED, message naming the option) on a bad or unusable value or when it
+ * is given twice. */
+fc_err fc_precision_take_option(int *argc, char **argv);
+
 /* Packs the 2-D weight w (N, K) for the current precision: with bf16 a blocked bf16 copy is made and
  * hung on w->pack; with f32 it does nothing. Idempotent. The caller (the model) owns the pack and calls
  * fc_wpack_release before it drops w; copies of w made afterwards share the pack. */
