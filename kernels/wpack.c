@@ -7,16 +7,15 @@
 
 #include "kernels/cpu/gemm_dnnl.h"
 
-static const char *const prec_names[] = {[FC_PREC_F32] = "f32", [FC_PREC_BF16] = "bf16"};
-_Static_assert(sizeof prec_names / sizeof prec_names[0] == FC_PREC_COUNT, "prec_names out of sync");
+const char *const fc_precision_names[] = {[FC_PREC_F32] = "f32", [FC_PREC_BF16] = "bf16", [FC_PREC_COUNT] = NULL};
 
 static fc_precision current = FC_PREC_F32;
 
-const char *fc_precision_name(fc_precision p) { return (unsigned)p < FC_PREC_COUNT ? prec_names[p] : "?"; }
+const char *fc_precision_name(fc_precision p) { return (unsigned)p < FC_PREC_COUNT ? fc_precision_names[p] : "?"; }
 
 fc_err fc_precision_from_name(const char *name, fc_precision *out) {
     for (int i = 0; i < FC_PREC_COUNT; i++)
-        if (name && strcmp(name, prec_names[i]) == 0) {
+        if (name && strcmp(name, fc_precision_names[i]) == 0) {
             *out = (fc_precision)i;
             return FC_OK;
         }

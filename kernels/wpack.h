@@ -26,6 +26,8 @@ typedef enum { FC_PREC_F32 = 0, FC_PREC_BF16, FC_PREC_COUNT } fc_precision;
 
 /* "f32", "bf16". */
 const char *fc_precision_name(fc_precision p);
+/* The same names, NULL-terminated, indexed by fc_precision (the YAML configs' "precision" key). */
+extern const char *const fc_precision_names[];
 /* Parses "f32" / "bf16"; FC_EINVAL naming the accepted values otherwise. */
 fc_err fc_precision_from_name(const char *name, fc_precision *out);
 

@@ -50,6 +50,7 @@ typedef struct {
     char *output;           /* required */
     int device;             /* fc_run_device */
     long threads;           /* CPU threads; 0 = all cores */
+    int precision;          /* fc_precision (kernels/wpack.h): f32 or bf16 GEMMs */
     fc_train_compressor_config compressor;
     fc_train_training_config training;
 } fc_train_config;
