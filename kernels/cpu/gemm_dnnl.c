@@ -15,6 +15,7 @@
 
 #include "core/base/mem.h"
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/gemv_bf16.h"
 
 #ifdef FC_DNNL
 #include <oneapi/dnnl/dnnl.h>
@@ -39,7 +40,22 @@ struct fc_wpack {
     pthread_mutex_t mu;
     prim_slot slots[PRIM_SLOTS * 2]; /* with and without bias */
     int next;
+    int64_t Kp; /* > 0: the layout is BA16a64b2a with K padded to Kp, and M <= FC_GEMV_BF16_MAX_M runs our
+                 * streaming loop (kernels/cpu/gemv_bf16.c) instead of a primitive */
 };
+
+/* Kp when wmd is the "BA16a64b2a" bf16 layout that fc_cpu_gemv_bf16_packed reads, else 0. */
+static int64_t gemv_layout(const dnnl_memory_desc_t *md) {
+    if (!fc_cpu_gemv_bf16_built() || md->data_type != dnnl_bf16 || md->ndims != 2 ||
+        md->format_kind != dnnl_blocked)
+        return 0;
+    const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+    int64_t Kp = md->padded_dims[0], Np = md->padded_dims[1];
+    bool ok = b->inner_nblks == 3 && b->inner_blks[0] == 16 && b->inner_idxs[0] == 0 && b->inner_blks[1] == 64 &&
+              b->inner_idxs[1] == 1 && b->inner_blks[2] == 2 && b->inner_idxs[2] == 0 && b->strides[0] == 2048 &&
+              b->strides[1] == Kp * 64 && Kp % 32 == 0 && Np % 64 == 0 && md->offset0 == 0 && md->extra.flags == 0;
+    return ok ? Kp : 0;
+}
 
 static dnnl_engine_t engine;
 static dnnl_stream_t stream;
@@ -155,6 +171,7 @@ fc_err fc_dnnl_w_create(fc_wpack **out, const void *w, fc_dtype wdt, int64_t N, 
     p->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     dnnl_primitive_desc_destroy(pd);
     p->wbytes = dnnl_memory_desc_get_size(&p->wmd);
+    p->Kp = gemv_layout(&p->wmd);
     p->wdata = aligned_alloc(64, (p->wbytes + 63) & ~(size_t)63);
     if (!p->wdata) {
         e = fc_err_set(FC_ENOMEM, "oneDNN linear: out of memory packing a [%lld,%lld] weight (%zu bytes)",
@@ -224,6 +241,10 @@ static fc_err slot_get(fc_wpack *p, int64_t M, bool bias, prim_slot **out) {
 }
 
 fc_err fc_dnnl_w_impl(fc_wpack *p, int64_t M, char *buf, size_t cap) {
+    if (p->Kp && M <= FC_GEMV_BF16_MAX_M) {
+        snprintf(buf, cap, "fc:gemv_avx512_bf16");
+        return FC_OK;
+    }
     pthread_mutex_lock(&p->mu);
     prim_slot *s;
     fc_err e = slot_get(p, M, false, &s);
@@ -237,8 +258,29 @@ static void round_rows_bf16(uint16_t *dst, const float *src, int64_t n) {
     for (int64_t i = 0; i < n; i++) dst[i] = fc_f32_to_bf16(src[i]);
 }
 
+/* M <= FC_GEMV_BF16_MAX_M on the packed layout: x rounded into rows of Kp (zero tail), our streaming loop. */
+static fc_err linear_few_rows(float *y, const float *x, int64_t M, fc_wpack *p, const void *b, fc_dtype bdt) {
+    float *buf = fc_cpu_scratch(0, (size_t)(M * p->Kp + 1) / 2);
+    if (!buf) return fc_err_prefix(FC_ENOMEM, "bf16 gemv");
+    uint16_t *xb = (uint16_t *)buf;
+    for (int64_t m = 0; m < M; m++) {
+        for (int64_t k = 0; k < p->K; k++) xb[m * p->Kp + k] = fc_f32_to_bf16(x[m * p->K + k]);
+        memset(xb + m * p->Kp + p->K, 0, sizeof(uint16_t) * (size_t)(p->Kp - p->K));
+    }
+    const float *bias = NULL;
+    if (b) {
+        float *bb = fc_cpu_scratch(1, (size_t)p->N);
+        if (!bb) return fc_err_prefix(FC_ENOMEM, "bf16 gemv");
+        fc_cpu_load_f32(bb, b, bdt, p->N);
+        bias = bb;
+    }
+    fc_cpu_gemv_bf16_packed(y, xb, M, p->Kp, p->wdata, p->N, bias);
+    return FC_OK;
+}
+
 fc_err fc_dnnl_linear(float *y, const float *x, int64_t M, fc_wpack *p, const void *b, fc_dtype bdt) {
     if (M <= 0) return FC_OK;
+    if (p->Kp && M <= FC_GEMV_BF16_MAX_M) return linear_few_rows(y, x, M, p, b, bdt);
     const void *src = x;
     if (p->cdt == FC_DTYPE_BF16) {
         float *buf = fc_cpu_scratch(0, (size_t)(M * p->K + 1) / 2);
