@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/compress/ccm.h"
 #include "core/io/safetensors.h"
 #include "core/kv/kv_pool.h"
 #include "core/model/llm.h"
@@ -278,6 +279,45 @@ static void test_bf16_tiny_decoders_match_f32(fc_test *t) {
     for (size_t i = 0; i < sizeof models / sizeof models[0] && !t->failed; i++) check_model(t, models[i]);
 }
 
+/* The CCM window MLPs (core/compress/ccm.c) through the packed bf16 GEMM against their f32 path, on the
+ * MiniCPM-layout fixture (D 16, cf 5: Linear 80 -> hidden -> hidden -> 16 with ReLUs). Each of the three
+ * GEMMs moves its outputs by at most ~2^-8 of sum |x w| (see the header); relative to the output's scale
+ * that compounds to a few 1e-3, so 2% of max |y| is a loose bound that a wrong or missing weight (errors of
+ * order |y|) still fails; and some output must differ, or the bf16 path did not run. */
+static void test_bf16_ccm_mlp_matches_f32(fc_test *t) {
+    if (!bf16_ready(t)) return;
+    const char *path = "tests/fixtures/compress/ccm_minicpm.safetensors";
+    enum { Hkv = 2, S = 60, D = 16 };
+    fc_ccm *c32 = NULL, *c16 = NULL;
+    fc_precision_set(FC_PREC_F32);
+    fc_err e = fc_ccm_load(path, &c32);
+    if (!e) e = fc_precision_set(FC_PREC_BF16);
+    if (!e) e = fc_ccm_load(path, &c16);
+    fc_precision_set(FC_PREC_F32);
+    static float k[Hkv * S * D], v[Hkv * S * D], k32[Hkv * S * D], v32[Hkv * S * D], k16[Hkv * S * D],
+        v16[Hkv * S * D];
+    unsigned seed = 11;
+    for (int i = 0; i < Hkv * S * D; i++) k[i] = frand(&seed), v[i] = frand(&seed);
+    int n32 = 0, n16 = 0;
+    fc_ccm_run_opts rule = {-1, -1, false};
+    if (!e) e = fc_ccm_apply_layer(c32, 0, k, v, Hkv, S, NULL, 0, &rule, k32, v32, &n32);
+    if (!e) e = fc_ccm_apply_layer(c16, 0, k, v, Hkv, S, NULL, 0, &rule, k16, v16, &n16);
+    fc_ccm_free(c32);
+    fc_ccm_free(c16);
+    FC_CHECK(t, !e, "%s", fc_errmsg());
+    FC_CHECK(t, n32 == n16 && n32 == 12, "lengths %d, %d", n32, n16);
+    double ymax = 0, dmax = 0;
+    for (int h = 0; h < Hkv; h++)
+        for (int i = 0; i < n32 * D; i++) {
+            size_t at = (size_t)h * S * D + i;
+            ymax = fmax(ymax, fmax(fabs(k32[at]), fabs(v32[at])));
+            dmax = fmax(dmax, fmax(fabs(k32[at] - k16[at]), fabs(v32[at] - v16[at])));
+        }
+    printf("  ccm bf16 vs f32: max |diff| %.3g, max |y| %.3g\n", dmax, ymax);
+    FC_CHECK(t, dmax <= 0.02 * ymax, "max |diff| %.4g > 2%% of max |y| %.4g", dmax, ymax);
+    FC_CHECK(t, dmax > 0, "bf16 output identical to f32: the packed path did not run");
+}
+
 static void test_bf16_refused_without_kernels(fc_test *t) {
     if (fc_precision_bf16_usable()) {
         fc_test_skip(t, "this machine has the bf16 kernels");
@@ -291,6 +331,7 @@ static void test_bf16_refused_without_kernels(fc_test *t) {
 static const fc_test_case cases[] = {
     FC_CASE(test_bf16_precision_option),        FC_CASE(test_bf16_bound_rejects_f32_kernel),
     FC_CASE(test_bf16_linear_shape_sweep),      FC_CASE(test_bf16_tiny_decoders_match_f32),
+    FC_CASE(test_bf16_ccm_mlp_matches_f32),
     FC_CASE(test_bf16_refused_without_kernels),
 };
 
