@@ -31,7 +31,7 @@ ifeq ($(DNNL),1)
   CFLAGS_COMMON += -DFC_DNNL=1
   LDLIBS += -ldnnl
 else
-  $(info dnnl: oneDNN headers not found, building without the bf16 GEMMs (--precision bf16 will refuse))
+  $(info dnnl: building without oneDNN (DNNL=0, or no libdnnl-dev headers): --precision bf16 will run f32)
 endif
 
 NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)

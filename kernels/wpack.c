@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/log.h"
 #include "kernels/cpu/gemm_dnnl.h"
 
 const char *const fc_precision_names[] = {[FC_PREC_F32] = "f32", [FC_PREC_BF16] = "bf16", [FC_PREC_COUNT] = NULL};
@@ -50,10 +51,10 @@ fc_err fc_precision_set(fc_precision p) {
     if (p == FC_PREC_BF16 && !fc_precision_bf16_usable()) {
         if (!fc_dnnl_built())
             return fc_err_set(FC_EUNSUPPORTED, "precision bf16: this binary was built without oneDNN "
-                                               "(install libdnnl-dev and rebuild); use --precision f32");
+                                               "(install libdnnl-dev and rebuild)");
         return fc_err_set(FC_EUNSUPPORTED,
                           "precision bf16: this CPU has neither AMX-BF16 nor AVX-512 BF16 (oneDNN isa %s), so "
-                          "bf16 GEMMs would run oneDNN's slow reference code; use --precision f32",
+                          "bf16 GEMMs would run oneDNN's slow reference code",
                           fc_dnnl_isa());
     }
     current = p;
@@ -86,8 +87,12 @@ fc_err fc_precision_take_option(int *argc, char **argv) {
     if (!val || !*val) return FC_OK;
     fc_precision p;
     fc_err e = fc_precision_from_name(val, &p);
-    if (!e) e = fc_precision_set(p);
-    return e ? fc_err_prefix(e, "%s", from) : FC_OK;
+    if (e) return fc_err_prefix(e, "%s", from);
+    if (fc_precision_set(p) != FC_OK) { /* bf16 without its kernels: say why, and run the f32 path */
+        fc_log_warn("%s: %s; running with f32", from, fc_errmsg());
+        fc_err_clear();
+    }
+    return FC_OK;
 }
 
 /* The implementation oneDNN picks for a probe weight of n x n at M rows, into buf. */

@@ -11,7 +11,8 @@
  * The precision is process-wide: a CLI sets it once from --precision before it loads a model; models
  * pack their weights at load when it is bf16. If the bf16 kernels are not usable (a build without
  * oneDNN, a CPU without AVX-512 BF16 or AMX, where oneDNN would only offer its slow reference code)
- * fc_precision_set refuses bf16 with a message that says why, and the caller stays on f32.
+ * fc_precision_set refuses bf16 with a message that says why, and the caller stays on f32; the CLIs' option
+ * (fc_precision_take_option) turns that into a one-line warning and runs f32.
  */
 #ifndef FC_WPACK_H
 #define FC_WPACK_H
@@ -44,8 +45,8 @@ const char *fc_precision_describe(void);
 /* The --precision option of both CLIs, which applies to every command that runs a model: finds
  * "--precision X" / "--precision=X" anywhere in argv[1..*argc), removes it (so the command's own parser never
  * sees it), and sets the precision. Without the option, the environment variable FC_PRECISION (if set) is
- * used. Fails (FC_EINVAL / FC_EUNSUPPORTED, message naming the option) on a bad or unusable value or when it
- * is given twice. */
+ * used. Fails (FC_EINVAL, message naming the option) on a bad value or when it is given twice. bf16 where
+ * fc_precision_bf16_usable() is false is not an error: one warning line says why, and f32 stays in force. */
 fc_err fc_precision_take_option(int *argc, char **argv);
 
 /* Packs the 2-D weight w (N, K) for the current precision: with bf16 a blocked bf16 copy is made and

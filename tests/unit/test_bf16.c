@@ -323,7 +323,7 @@ static void test_bf16_refused_without_kernels(fc_test *t) {
         fc_test_skip(t, "this machine has the bf16 kernels");
         return;
     }
-    FC_CHECK(t, fc_precision_set(FC_PREC_BF16) == FC_EUNSUPPORTED && strstr(fc_errmsg(), "--precision f32"), "%s",
+    FC_CHECK(t, fc_precision_set(FC_PREC_BF16) == FC_EUNSUPPORTED && strstr(fc_errmsg(), "precision bf16: "), "%s",
              fc_errmsg());
     FC_CHECK(t, fc_precision_get() == FC_PREC_F32, "precision changed after a refusal");
 }
