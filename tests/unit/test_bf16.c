@@ -27,7 +27,9 @@
 #include <string.h>
 
 #include "core/compress/ccm.h"
+#include "core/io/hfconfig.h"
 #include "core/io/safetensors.h"
+#include "core/model/clip.h"
 #include "core/kv/kv_pool.h"
 #include "core/model/llm.h"
 #include "core/tensor/dtype.h"
@@ -318,6 +320,53 @@ static void test_bf16_ccm_mlp_matches_f32(fc_test *t) {
     FC_CHECK(t, dmax > 0, "bf16 output identical to f32: the packed path did not run");
 }
 
+/* CLIP tower + LLaVA projector (tests/fixtures/vision/llava-tiny) with every Linear packed for bf16,
+ * against transformers' f32 output for the first fixture image (the f32 path matches it to 1e-4 in
+ * test_vision.c). 2 encoder layers + projector = 14 chained bf16 GEMMs (plus the patch conv as a GEMM);
+ * their ~2^-9 relative input rounding leaves errors of a few 1e-3 of the output's scale (measured: 0.6%
+ * of max |feat|, 0.0625 of 10.8), so the bound is 2% of max |feat| (a wrong or missing weight: errors of
+ * order |feat|); some error must remain (bf16 ran). */
+static void test_bf16_clip_projector_vs_transformers(fc_test *t) {
+    if (!bf16_ready(t)) return;
+    fc_model_config cfg;
+    fc_st_model st;
+    fc_st_file f;
+    fc_clip *m = NULL;
+    memset(&st, 0, sizeof st);
+    FC_CHECK(t, fc_hfconfig_load(&cfg, "tests/fixtures/vision/llava-tiny") == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, fc_st_model_open(&st, "tests/fixtures/vision/llava-tiny") == FC_OK, "%s", fc_errmsg());
+    fc_err e = fc_precision_set(FC_PREC_BF16);
+    if (!e) e = fc_clip_load(&m, &st, &cfg);
+    fc_precision_set(FC_PREC_F32);
+    if (!e) e = fc_st_open(&f, "tests/fixtures/vision/llava-cases.safetensors");
+    if (e) {
+        fc_clip_free(m);
+        fc_st_model_close(&st);
+        FC_CHECK(t, false, "%s", fc_errmsg());
+    }
+    const fc_st_entry *pe = fc_st_find(&f, "pixels_0"), *fe = fc_st_find(&f, "feat_0");
+    fc_tensor px, want, feat = {0};
+    const int64_t fs[2] = {fc_clip_n_tokens(m), fc_clip_out_dim(m)};
+    if (!pe || !fe || fc_st_tensor(pe, &px) || fc_st_tensor(fe, &want) || fc_tensor_numel(&want) != fs[0] * fs[1])
+        e = fc_err_set(FC_EFORMAT, "llava-cases: pixels_0 / feat_0 missing or of another size");
+    if (!e) e = fc_tensor_create(&feat, FC_DTYPE_F32, FC_DEVICE_CPU, 2, fs);
+    if (!e) e = fc_clip_encode(m, &px, &feat);
+    double ymax = 0, dmax = 0;
+    for (int64_t i = 0; !e && i < fs[0] * fs[1]; i++) {
+        float a = ((float *)feat.data)[i], b = ((float *)want.data)[i];
+        ymax = fmax(ymax, fabs(b));
+        dmax = fmax(dmax, fabs((double)a - b));
+    }
+    fc_tensor_free(&feat);
+    fc_st_close(&f);
+    fc_clip_free(m);
+    fc_st_model_close(&st);
+    FC_CHECK(t, !e, "%s", fc_errmsg());
+    printf("  clip+projector bf16 vs transformers f32: max |diff| %.3g, max |feat| %.3g\n", dmax, ymax);
+    FC_CHECK(t, dmax <= 0.02 * ymax, "max |diff| %.4g > 2%% of max |feat| %.4g", dmax, ymax);
+    FC_CHECK(t, dmax > 1e-4 * ymax, "bf16 output matches f32 to 1e-4: the packed path did not run");
+}
+
 static void test_bf16_refused_without_kernels(fc_test *t) {
     if (fc_precision_bf16_usable()) {
         fc_test_skip(t, "this machine has the bf16 kernels");
@@ -331,7 +380,7 @@ static void test_bf16_refused_without_kernels(fc_test *t) {
 static const fc_test_case cases[] = {
     FC_CASE(test_bf16_precision_option),        FC_CASE(test_bf16_bound_rejects_f32_kernel),
     FC_CASE(test_bf16_linear_shape_sweep),      FC_CASE(test_bf16_tiny_decoders_match_f32),
-    FC_CASE(test_bf16_ccm_mlp_matches_f32),
+    FC_CASE(test_bf16_ccm_mlp_matches_f32),     FC_CASE(test_bf16_clip_projector_vs_transformers),
     FC_CASE(test_bf16_refused_without_kernels),
 };
 
