@@ -39,7 +39,7 @@ fc_dtype fc_dnnl_w_dtype(const fc_wpack *p);
 /* y (M, N) f32 = x (M, K) f32 . w^T + b (N, dtype bdt; NULL for none). Thread-safe. */
 fc_err fc_dnnl_linear(float *y, const float *x, int64_t M, fc_wpack *w, const void *b, fc_dtype bdt);
 /* The implementation that runs this pack at M rows, into buf: oneDNN's choice ("brg:avx512_core_bf16",
- * "brg:avx512_core_amx", ...) or, for M <= 8 on the layout it reads, "fc:gemv_avx512_bf16" (gemv_bf16.c). */
+ * "brg:avx512_core_amx", ...) or, for M <= FC_GEMV_BF16_MAX_M (4) on the layout it reads, "fc:gemv_avx512_bf16" (gemv_bf16.c). */
 fc_err fc_dnnl_w_impl(fc_wpack *w, int64_t M, char *buf, size_t cap);
 
 #endif

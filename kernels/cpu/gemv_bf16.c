@@ -1,6 +1,6 @@
 /* gemv_bf16.c: the few-row (decode) product on a weight packed by oneDNN in its "BA16a64b2a" bf16 layout.
  *
- * Why not oneDNN itself: at M = 1..8 the product only streams the weight, and the library's fixed cost per
+ * Why not oneDNN itself: at M = 1..4 the product only streams the weight, and the library's fixed cost per
  * call (memory objects, the primitive's dispatch, its threading) dominated the small layers (measured: a
  * 2-layer hidden-168 decoder ran 6x slower than our f32 gemv). This loop reads the packed weight once,
  * front to back, with one AVX-512 BF16 dot-product instruction per 64 bytes, so it is bound by memory.

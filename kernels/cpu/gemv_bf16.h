@@ -6,7 +6,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define FC_GEMV_BF16_MAX_M 8
+/* Up to 4 rows the loop streams the weight once at memory speed; at 8 rows (two passes of 4 over each
+ * L2-resident block) it measured no faster than oneDNN's brgemm (18944 x 3584, M = 8, medians of 20
+ * calls, 4 alternations on the shared 2-core Zen 4: 32-44 ms ours vs 26-34 ms brgemm), so 5..8 go there. */
+#define FC_GEMV_BF16_MAX_M 4
 
 /* True when this build has the AVX-512 BF16 loop (x86-64 with GCC/Clang); the caller also checks that the
  * CPU has the instructions (oneDNN's ISA is avx512_core_bf16 or better). */

@@ -1,7 +1,7 @@
 /* test_bf16.c: the bf16 GEMM path (kernels/cpu/gemm_dnnl.c, --precision bf16) against the f32 reference.
  *
  * 1. The oneDNN linear on shapes that cross its blockings (M = 1, odd M, N, K, K not a multiple of 32, K
- *    above a 4096 k-block) with f32, f16 and bf16 weights, with and without bias. Two bounds per output,
+ *    above a 4096 k-block; M <= 4 runs our loop over the packed layout, kernels/cpu/gemv_bf16.c) with f32, f16 and bf16 weights, with and without bias. Two bounds per output,
  *    both from rounding analysis, with S = sum_k |x_k w_k| (exact products in f64):
  *    - against f64 sums of the bf16-ROUNDED inputs: only the f32 accumulation differs, |err| <= K u32 S
  *      with u32 = 2^-24 (the classic gamma_K bound). A path that skipped the rounding (the f32 kernel) is
@@ -113,6 +113,7 @@ static void test_bf16_linear_shape_sweep(fc_test *t) {
     static const int64_t shapes[][3] = {
         {1, 1, 1},    {1, 37, 45},   {1, 64, 4096 + 77}, {2, 33, 31},  {3, 17, 200}, {5, 130, 96},
         {7, 96, 33},  {9, 40, 1000}, {16, 64, 64},       {31, 129, 47}, {64, 48, 160}, {97, 75, 303},
+        {4, 200, 130}, /* M <= 4: the streaming loop of gemv_bf16.c, four rows at once, a ragged column block */
     };
     static const fc_dtype dts[] = {FC_DTYPE_BF16, FC_DTYPE_F16, FC_DTYPE_F32};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
