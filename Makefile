@@ -1,6 +1,7 @@
 # FastCache in C: the one entry point.
 #   make            build bin/fc-train and bin/fc-eval (CUDA backend too when nvcc is found; CUDA=0 turns it off)
 #   make test       every test that needs no GPU (release + ASan/UBSan builds); ends with "N passed, N failed"
+#   make test-gpu   the GPU tests (each CUDA op against its CPU twin, device tensors and KV pool); skipped without a GPU
 #   make demo       the main job end to end on the bundled defaults
 #   make bench      benchmarks against peers (ratios)      make fuzz   libFuzzer targets, bounded time
 #   make fixtures   regenerate test fixtures with the Python reference libraries (tools/, needs PyPI)
@@ -16,7 +17,7 @@ CUDA_ARCH ?= 90
 
 CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -I. -Wall -Wextra -Werror -fopenmp -MMD -MP
 CFLAGS  ?= -O2 -g -march=native
-LDLIBS  = -lopenblas -lcjson -lyaml -lpcre2-8 -ljpeg -lpng -lm -lpthread
+LDLIBS  = -lopenblas -lcjson -lyaml -lpcre2-8 -ljpeg -lpng -lm -lpthread -ldl
 LDFLAGS_COMMON = -fopenmp
 
 # ---- probes: one line each, degrade instead of failing ----
@@ -60,23 +61,31 @@ TRAIN_C := $(filter-out $(CONFIG_C),$(sort $(wildcard train/*.c)))
 TEST_C  := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_C  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
+# The CUDA code is a library of its own, loaded with dlopen at run time only where a GPU is present
+# (kernels/backend.c): the executables link neither cudart nor cuBLAS. They export the few core functions
+# the library calls (HOST_SYMS) and look for it beside themselves, so it is copied into $(BIN) too.
 ifeq ($(USE_CUDA),1)
-  LIB_C_USED := $(filter-out kernels/cpu/no_cuda.c,$(LIB_C))
-  CU_OBJS    := $(LIB_CU:%.cu=$(BUILD)/rel/%.o)
-  CUDA_LIBS  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas -lcublasLt -lstdc++
-  REL_DEFS   := -DFC_CUDA=1
+  CU_OBJS      := $(LIB_CU:%.cu=$(BUILD)/rel/%.o)
+  CUDA_SO      := $(BUILD)/rel/libfastcache-cuda.so
+  CUDA_SO_BIN  := $(BIN)/libfastcache-cuda.so
+  CUDA_SO_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas -lcublasLt
+  HOST_SYMS    := kernels/cuda/host-symbols.list
+  HOST_LDFLAGS := -Wl,--dynamic-list=$(HOST_SYMS)
+  REL_DEFS     := -DFC_CUDA=1
 else
-  LIB_C_USED := $(LIB_C)
-  CU_OBJS    :=
-  CUDA_LIBS  :=
+  CU_OBJS      :=
+  CUDA_SO      :=
+  CUDA_SO_BIN  :=
+  HOST_SYMS    :=
+  HOST_LDFLAGS :=
 endif
 
-REL_OBJS  := $(LIB_C_USED:%.c=$(BUILD)/rel/%.o) $(CU_OBJS)
+REL_OBJS  := $(LIB_C:%.c=$(BUILD)/rel/%.o)
 ASAN_OBJS := $(LIB_C:%.c=$(BUILD)/asan/%.o)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all test demo bench fuzz fixtures deps clean plots check-deps unit-bins
-all: $(BIN)/fc-eval $(BIN)/fc-train
+.PHONY: all test test-gpu demo bench fuzz fixtures deps clean plots check-deps unit-bins
+all: $(BIN)/fc-eval $(BIN)/fc-train $(CUDA_SO_BIN)
 
 # ---- release build ----
 $(BUILD)/rel/%.o: %.c
@@ -87,17 +96,25 @@ $(BUILD)/rel/%.o: %.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) -O2 -std=c++17 -I. -D_GNU_SOURCE -DFC_CUDA=1 -arch=sm_$(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Werror,-fPIC -c $< -o $@
 
+# the backend library: its one exported symbol is fc_cuda_backend_register (kernels/cuda/ops_table.h)
+$(CUDA_SO): $(CU_OBJS) kernels/cuda/backend.map
+	$(CXX) -shared -Wl,--version-script=kernels/cuda/backend.map -o $@ $(filter %.o,$^) $(CUDA_SO_LIBS)
+
+$(CUDA_SO_BIN): $(CUDA_SO)
+	@mkdir -p $(dir $@)
+	cp $< $@
+
 $(BUILD)/libfastcache.a: $(REL_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/fc-eval: $(EVAL_C:%.c=$(BUILD)/rel/%.o) $(BUILD)/libfastcache.a
+$(BIN)/fc-eval: $(EVAL_C:%.c=$(BUILD)/rel/%.o) $(BUILD)/libfastcache.a $(HOST_SYMS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_COMMON) -o $@ $^ $(LDLIBS) $(CUDA_LIBS)
+	$(CC) $(LDFLAGS_COMMON) $(HOST_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
 
-$(BIN)/fc-train: $(TRAIN_C:%.c=$(BUILD)/rel/%.o) $(BUILD)/libfastcache.a
+$(BIN)/fc-train: $(TRAIN_C:%.c=$(BUILD)/rel/%.o) $(BUILD)/libfastcache.a $(HOST_SYMS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_COMMON) -o $@ $^ $(LDLIBS) $(CUDA_LIBS)
+	$(CC) $(LDFLAGS_COMMON) $(HOST_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
 
 # ---- sanitizer build (CPU only: the CUDA runtime and ASan do not mix) ----
 $(BUILD)/asan/%.o: %.c
@@ -120,9 +137,9 @@ $(BUILD)/asan/bin/fc-train: $(TRAIN_C:%.c=$(BUILD)/asan/%.o) $(BUILD)/asan/libfa
 REL_TESTS  := $(TEST_C:tests/unit/%.c=$(BUILD)/rel/tests/%)
 ASAN_TESTS := $(TEST_C:tests/unit/%.c=$(BUILD)/asan/tests/%)
 
-$(BUILD)/rel/tests/%: $(BUILD)/rel/tests/unit/%.o $(BUILD)/libfastcache.a
+$(BUILD)/rel/tests/%: $(BUILD)/rel/tests/unit/%.o $(BUILD)/libfastcache.a $(HOST_SYMS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_COMMON) -o $@ $^ $(LDLIBS) $(CUDA_LIBS)
+	$(CC) $(LDFLAGS_COMMON) $(HOST_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
 
 $(BUILD)/asan/tests/%: $(BUILD)/asan/tests/unit/%.o $(BUILD)/asan/libfastcache.a
 	@mkdir -p $(dir $@)
@@ -133,6 +150,12 @@ unit-bins: all $(REL_TESTS) $(ASAN_TESTS) $(BUILD)/asan/bin/fc-eval $(BUILD)/asa
 test: check-deps
 	@$(MAKE) --no-print-directory unit-bins
 	@BUILD=$(BUILD) BIN=$(BIN) FC_SHARED=$(SHARED) ./tests/run.sh
+
+# the tests whose cases need a GPU (their names contain "cuda"), through the dlopen'd backend; where no
+# backend loads they are counted as skipped, with the reason (REQUIRE_GPU=1 makes that a failure)
+test-gpu: check-deps
+	@$(MAKE) --no-print-directory all $(REL_TESTS)
+	@BUILD=$(BUILD) BIN=$(BIN) FC_SHARED=$(SHARED) REQUIRE_GPU=$(REQUIRE_GPU) ./tests/run-gpu.sh
 
 # ---- demo, bench, fuzz, fixtures ----
 demo: check-deps

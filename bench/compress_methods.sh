@@ -14,7 +14,7 @@ mkdir -p "$BUILD/bench"
 exe=$BUILD/bench/compress_methods
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -I. -O2 -march=native -o "$exe" bench/compress_methods.c core/compress/*.c \
   core/kv/*.c core/io/safetensors.c core/io/safetensors_index.c core/io/safetensors_write.c core/base/*.c \
-  core/tensor/*.c kernels/cpu/no_cuda.c -fopenmp -lopenblas -lcjson -lm -lpthread
+  core/tensor/*.c kernels/backend.c -fopenmp -lopenblas -lcjson -lm -lpthread
 # a random FastCache LLaVA compressor of the real size (32 layers, D=128, cf=5), converted to ours
 "$PYTHON" - "$work" <<'PY'
 import sys, torch

@@ -13,7 +13,7 @@ mkdir -p "$BUILD/bench"
 exe=$BUILD/bench/st_open
 # built from the sources it needs, CPU only, so it does not depend on how the library was configured
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -I. -O2 -o "$exe" bench/st_open.c core/io/safetensors.c core/io/safetensors_index.c \
-  core/io/safetensors_write.c core/base/*.c core/tensor/*.c kernels/cpu/no_cuda.c -fopenmp -lcjson -lm -lpthread
+  core/io/safetensors_write.c core/base/*.c core/tensor/*.c kernels/backend.c -fopenmp -lcjson -lm -lpthread
 file=$work/bench.safetensors
 "$exe" make "$file"
 size=$(stat -c %s "$file")

@@ -31,19 +31,6 @@
 
 #define MAX_METHODS 32
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: fc-eval bench-compress --model DIR [--method SPEC]... [--prompt-len T] [--image START:LEN]\n"
-            "                              [--full-layers N] [--reps R] [--prefill-reps P] [--seed S]\n"
-            "Prefills one request of T tokens (random ids; rows START..START+LEN-1 replaced by random image\n"
-            "embeddings, LLaVA-like) into the KV pool, then times fc_compress_sequence on that request's KV for\n"
-            "each --method (a spec as in `fc-eval methods`, e.g. knorm:ratio=5 or ccm:weights=FILE) and prints\n"
-            "prefill ms, compress ms and compress/prefill in %%, and whether ccm stays under 2%% of prefill.\n"
-            "--full-layers: the layer count of the full model the checkpoint was cut from (default: the\n"
-            "checkpoint's own), used to bound the full-model ratio. Defaults: T 620, image 5:576, methods\n"
-            "knorm:ratio=5 streaming_llm:ratio=5 random:ratio=5, R 5, P 2, S 0.\n");
-}
-
 typedef struct {
     int T, img_start, img_len, full_layers, reps, prefill_reps;
     long seed;
@@ -57,9 +44,9 @@ static float *rand_floats(size_t n, fc_rng *r, float scale) {
     return p;
 }
 
-static fc_err prefill_once(fc_llm *m, fc_kv_pool *kv, const fc_llm_seq_input *proto, float *logits, int *seq_out,
-                           double *secs) {
-    int seq;
+static fc_err prefill_once(fc_llm *m, fc_kv_pool *kv, const fc_llm_seq_input *proto, float *logits,
+                           fc_kv_handle *seq_out, double *secs) {
+    fc_kv_handle seq;
     FC_TRY(fc_kv_seq_create(kv, &seq));
     fc_llm_seq_input in = *proto;
     in.seq = seq;
@@ -72,8 +59,8 @@ static fc_err prefill_once(fc_llm *m, fc_kv_pool *kv, const fc_llm_seq_input *pr
 }
 
 /* A fresh sequence holding the saved prefill KV (ks[l], vs[l]: [Hkv, S, D]). */
-static fc_err restore_seq(fc_kv_pool *kv, float *const *ks, float *const *vs, int S, int *seq_out) {
-    int seq;
+static fc_err restore_seq(fc_kv_pool *kv, float *const *ks, float *const *vs, int S, fc_kv_handle *seq_out) {
+    fc_kv_handle seq;
     FC_TRY(fc_kv_seq_create(kv, &seq));
     fc_err e = fc_kv_seq_reserve(kv, seq, S);
     for (int l = 0; l < kv->p.n_layers && !e; l++) e = fc_kv_write_layer(kv, seq, l, ks[l], vs[l], S);
@@ -117,11 +104,11 @@ static fc_err run(const char *model, const bench_opts *o) {
     fc_llm_seq_input proto = {.ids = ids, .n = T, .embeds = img, .embeds_start = o->img_start,
                               .n_embeds = o->img_len};
     double secs, prefill = 1e30;
-    int seq = -1;
+    fc_kv_handle seq = FC_KV_NONE;
     if ((e = prefill_once(m, kv, &proto, logits, NULL, &secs))) goto done; /* warm-up: page in the weights */
     for (int r = 0; r < o->prefill_reps; r++) {
-        if (seq >= 0) fc_kv_seq_free(kv, seq);
-        seq = -1;
+        fc_kv_seq_free(kv, seq);
+        seq = FC_KV_NONE;
         if ((e = prefill_once(m, kv, &proto, logits, &seq, &secs))) goto done;
         prefill = secs < prefill ? secs : prefill;
     }
@@ -238,40 +225,33 @@ static fc_err parse_image(const char *s, int *start, int *len) {
     return FC_OK;
 }
 
-int fc_cmd_bench_compress(int argc, char **argv) {
-    const char *model = NULL, *ts = NULL, *is = NULL, *rs = NULL, *ps = NULL, *ss = NULL, *fs = NULL, *ms;
+static const fc_cli_option options[] = {
+    {"--model", "DIR", 1, "Hugging Face folder (the decoder whose KV is compressed)"},
+    {"--method", "SPEC", MAX_METHODS,
+     "a spec as in `fc-eval methods` (repeat for several; default knorm:ratio=5\n"
+     "streaming_llm:ratio=5 random:ratio=5)"},
+    {"--prompt-len", "T", 1, "request tokens (default 620)"},
+    {"--image", "START:LEN", 1, "rows replaced by random image embeddings (default 5:576)"},
+    {"--full-layers", "N", 1,
+     "the layer count of the full model the checkpoint was cut from (default: the\n"
+     "checkpoint's own), used to bound the full-model ratio"},
+    {"--reps", "R", 1, "timed compressions per method (default 5)"},
+    {"--prefill-reps", "P", 1, "timed prefills (default 2)"},
+    {"--seed", "S", 1, "seed of the random ids and embeddings (default 0)"},
+    {0}};
+
+static int cmd_bench_compress(const fc_cli_args *a) {
     bench_opts o = {.T = 620, .img_start = 5, .img_len = 576, .reps = 5, .prefill_reps = 2};
-    bool missing = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--method", &ms, &missing)) {
-            if (o.n_specs == MAX_METHODS) return fc_cli_error("bench-compress: more than %d --method", MAX_METHODS), 2;
-            o.specs[o.n_specs++] = ms;
-            continue;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--model", &model, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--prompt-len", &ts, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--image", &is, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--full-layers", &fs, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--reps", &rs, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--prefill-reps", &ps, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--seed", &ss, &missing))
-            continue;
-        if (missing) return 2;
-        return fc_cli_error("bench-compress: unknown option '%s' (see fc-eval bench-compress --help)", argv[i]), 2;
-    }
+    const char *model = fc_cli_value(a, "--model"), *is = fc_cli_value(a, "--image");
+    const char *const *specs;
+    o.n_specs = fc_cli_values(a, "--method", &specs);
+    for (int i = 0; i < o.n_specs; i++) o.specs[i] = specs[i];
     if (!model) return fc_cli_error("bench-compress: --model DIR is required"), 2;
     long T = o.T, R = o.reps, P = o.prefill_reps, F = 0;
     fc_err e = FC_OK;
-    if ((ts && (e = fc_cli_parse_long("--prompt-len", ts, 1, 1 << 20, &T))) ||
-        (rs && (e = fc_cli_parse_long("--reps", rs, 1, 1000, &R))) ||
-        (ps && (e = fc_cli_parse_long("--prefill-reps", ps, 1, 1000, &P))) ||
-        (fs && (e = fc_cli_parse_long("--full-layers", fs, 1, 1024, &F))) ||
-        (ss && (e = fc_cli_parse_long("--seed", ss, 0, INT32_MAX, &o.seed))) ||
-        (is && (e = parse_image(is, &o.img_start, &o.img_len))))
+    if ((e = fc_cli_long(a, "--prompt-len", 1, 1 << 20, &T)) || (e = fc_cli_long(a, "--reps", 1, 1000, &R)) ||
+        (e = fc_cli_long(a, "--prefill-reps", 1, 1000, &P)) || (e = fc_cli_long(a, "--full-layers", 1, 1024, &F)) ||
+        (e = fc_cli_long(a, "--seed", 0, INT32_MAX, &o.seed)) || (is && (e = parse_image(is, &o.img_start, &o.img_len))))
         return fc_cli_fail(e);
     o.T = (int)T, o.reps = (int)R, o.prefill_reps = (int)P, o.full_layers = (int)F;
     if (!o.n_specs) {
@@ -281,3 +261,13 @@ int fc_cmd_bench_compress(int argc, char **argv) {
     e = run(model, &o);
     return e ? fc_cli_fail(e) : 0;
 }
+
+const fc_cli_command fc_cmd_bench_compress = {
+    "bench-compress", cmd_bench_compress, "KV compression time per method as a share of the request's prefill time",
+    "--model DIR [--method SPEC]... [--prompt-len T] [--image START:LEN]\n"
+    "                              [--full-layers N] [--reps R] [--prefill-reps P] [--seed S]",
+    "Prefills one request of T tokens (random ids; rows START..START+LEN-1 replaced by random image\n"
+    "embeddings, LLaVA-like) into the KV pool, then times fc_compress_sequence on that request's KV for\n"
+    "each --method (a spec as in `fc-eval methods`, e.g. knorm:ratio=5 or ccm:weights=FILE) and prints\n"
+    "prefill ms, compress ms and compress/prefill in %, and whether ccm stays under 2% of prefill.",
+    options, 0, NULL};

@@ -12,27 +12,19 @@
 #include "eval/llm_prompt.h"
 #include "kernels/wpack.h"
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: fc-eval bench-llm --model DIR [--prompt-len T] [--batch B] [--steps N] [--seed S]\n"
-               "Times one batched prefill of B random prompts of T tokens, then N decode steps of the B\n"
-               "sequences, and prints one line:\n"
-               "  prefill_tok_s=X decode_tok_s=Y prefill_s=.. decode_s=.. kv_bytes=.. batch=B prompt_len=T steps=N\n"
-               "(decode_tok_s counts B tokens per step). Defaults: T 128, B 1, N 16.\n");
-}
-
 static fc_err run(const char *model, int T, int B, int N, long seed) {
     fc_llm *m = NULL;
     fc_kv_pool *kv = NULL;
     int32_t *ids = NULL, *tok = NULL;
     float *logits = NULL;
-    int *seqs = NULL;
+    fc_kv_handle *seqs = NULL;
     fc_llm_seq_input *in = NULL;
     fc_err e;
     if ((e = fc_llm_load(&m, model))) goto done;
     int V = m->cfg.vocab_size;
     ids = fc_malloc((size_t)B * T * sizeof(int32_t), "bench");
     tok = fc_malloc((size_t)B * sizeof(int32_t), "bench");
-    seqs = fc_malloc((size_t)B * sizeof(int), "bench");
+    seqs = fc_malloc((size_t)B * sizeof *seqs, "bench");
     in = fc_malloc((size_t)B * sizeof *in, "bench");
     logits = fc_malloc((size_t)B * V * sizeof(float), "bench");
     if (!ids || !tok || !seqs || !in || !logits) {
@@ -92,30 +84,31 @@ done:
     return e;
 }
 
-int fc_cmd_bench_llm(int argc, char **argv) {
-    const char *model = NULL, *ts = NULL, *bs = NULL, *ns = NULL, *ss = NULL;
-    bool missing = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--model", &model, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--prompt-len", &ts, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--batch", &bs, &missing) || fc_cli_opt(argc, argv, &i, "--steps", &ns, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--seed", &ss, &missing))
-            continue;
-        if (missing) return 2;
-        return fc_cli_error("bench-llm: unknown option '%s' (see fc-eval bench-llm --help)", argv[i]), 2;
-    }
+static const fc_cli_option options[] = {
+    {"--model", "DIR", 1, "Hugging Face folder (Llama / Qwen2 decoder, LLaVA or MiniCPM-V)"},
+    {"--prompt-len", "T", 1, "prompt tokens per sequence (default 128)"},
+    {"--batch", "B", 1, "sequences prefilled and decoded together (default 1)"},
+    {"--steps", "N", 1, "decode steps (default 16)"},
+    {"--seed", "S", 1, "seed of the random prompts (default 0)"},
+    {0}};
+
+static int cmd_bench_llm(const fc_cli_args *a) {
+    const char *model = fc_cli_value(a, "--model");
     if (!model) return fc_cli_error("bench-llm: --model DIR is required"), 2;
     long T = 128, B = 1, N = 16, seed = 0;
     fc_err e = FC_OK;
-    if ((ts && (e = fc_cli_parse_long("--prompt-len", ts, 1, 1 << 20, &T))) ||
-        (bs && (e = fc_cli_parse_long("--batch", bs, 1, 4096, &B))) ||
-        (ns && (e = fc_cli_parse_long("--steps", ns, 0, 1 << 20, &N))) ||
-        (ss && (e = fc_cli_parse_long("--seed", ss, 0, INT32_MAX, &seed))))
+    if ((e = fc_cli_long(a, "--prompt-len", 1, 1 << 20, &T)) || (e = fc_cli_long(a, "--batch", 1, 4096, &B)) ||
+        (e = fc_cli_long(a, "--steps", 0, 1 << 20, &N)) || (e = fc_cli_long(a, "--seed", 0, INT32_MAX, &seed)))
         return fc_cli_fail(e);
     e = run(model, (int)T, (int)B, (int)N, seed);
     return e ? fc_cli_fail(e) : 0;
 }
+
+const fc_cli_command fc_cmd_bench_llm = {
+    "bench-llm", cmd_bench_llm, "decoder prefill and decode tokens/s on random prompts (bench/llm.sh)",
+    "--model DIR [--prompt-len T] [--batch B] [--steps N] [--seed S]",
+    "Times one batched prefill of B random prompts of T tokens, then N decode steps of the B\n"
+    "sequences, and prints one line:\n"
+    "  prefill_tok_s=X decode_tok_s=Y prefill_s=.. decode_s=.. kv_bytes=.. batch=B prompt_len=T steps=N\n"
+    "(decode_tok_s counts B tokens per step).",
+    options, 0, NULL};

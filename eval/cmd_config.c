@@ -15,16 +15,6 @@
 #include "eval/eval_config.h"
 #include "train/train_config.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: fc-eval config --check FILE\n"
-            "       fc-eval config --keys train|eval\n"
-            "Validates a config and prints the effective values (defaults filled in).\n\n"
-            "  --check FILE   a YAML run config (its 'kind:' says train or eval), or a Hugging Face\n"
-            "                 config.json / model folder\n"
-            "  --keys KIND    every key a YAML config of that kind accepts: type, bounds, default, help\n");
-}
-
 static bool ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && !strcmp(s + n - k, suffix);
@@ -73,19 +63,15 @@ static fc_err check_hf(const char *path) {
     return FC_OK;
 }
 
-int fc_cmd_config(int argc, char **argv) {
-    const char *check = NULL, *keys = NULL;
-    for (int i = 1; i < argc; i++) {
-        bool missing = false;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--check", &check, &missing)) continue;
-        if (fc_cli_opt(argc, argv, &i, "--keys", &keys, &missing)) continue;
-        if (missing) return 1;
-        return fc_cli_error("config: unknown option '%s' (see fc-eval config --help)", argv[i]);
-    }
+static const fc_cli_option options[] = {
+    {"--check", "FILE", 1,
+     "a YAML run config (its 'kind:' says train or eval), or a Hugging Face\n"
+     "config.json / model folder"},
+    {"--keys", "KIND", 1, "every key a YAML config of that kind (train, eval) accepts: type, bounds, default, help"},
+    {0}};
+
+static int cmd_config(const fc_cli_args *a) {
+    const char *check = fc_cli_value(a, "--check"), *keys = fc_cli_value(a, "--keys");
     if (!check == !keys) return fc_cli_error("config: give one of --check FILE or --keys KIND (see fc-eval config --help)");
     if (keys) {
         if (!strcmp(keys, "train")) fc_yaml_print_help(fc_train_config_schema, stdout);
@@ -96,3 +82,8 @@ int fc_cmd_config(int argc, char **argv) {
     fc_err e = (is_dir(check) || ends_with(check, ".json")) ? check_hf(check) : check_yaml(check);
     return e ? fc_cli_fail(e) : 0;
 }
+
+const fc_cli_command fc_cmd_config = {
+    "config", cmd_config, "validate a YAML run config or a config.json and print its effective values",
+    "--check FILE\n       fc-eval config --keys train|eval",
+    "Validates a config and prints the effective values (defaults filled in).", options, 0, NULL};

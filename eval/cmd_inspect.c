@@ -26,16 +26,6 @@ typedef struct {
     uint64_t tensors, params, bytes;
 } tally;
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: fc-eval inspect PATH [--filter SUBSTR] [--json]\n"
-            "Lists a checkpoint: PATH is a .safetensors file, a model.safetensors.index.json, or a model\n"
-            "folder. Shows the parsed config.json / llm_config.json when the folder has one, then every\n"
-            "tensor (name, dtype, shape, bytes, shard), the __metadata__, and totals per dtype.\n\n"
-            "  --filter SUBSTR  list only tensors whose name contains SUBSTR (totals cover those)\n"
-            "  --json           machine-readable listing on stdout\n");
-}
-
 static bool is_dir(const char *p) {
     struct stat st;
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
@@ -257,33 +247,18 @@ static fc_err inspect_checkpoint(const char *file, bool is_index, const inspect_
     return FC_OK;
 }
 
-int fc_cmd_inspect(int argc, char **argv) {
-    inspect_opts o = {0};
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        bool missing = false;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (fc_cli_opt(argc, argv, &i, "--filter", &o.filter, &missing)) {
-        } else if (missing) {
-            return 2;
-        } else if (!strcmp(argv[i], "--json")) {
-            o.json = true;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fc_cli_error("inspect: unknown option '%s' (see fc-eval inspect --help)", argv[i]);
-            return 2;
-        } else if (path) {
-            fc_cli_error("inspect: one PATH only ('%s' and '%s')", path, argv[i]);
-            return 2;
-        } else {
-            path = argv[i];
-        }
-    }
-    if (!path) {
+static const fc_cli_option options[] = {
+    {"--filter", "SUBSTR", 1, "list only tensors whose name contains SUBSTR (totals cover those)"},
+    {"--json", NULL, 1, "machine-readable listing on stdout"},
+    {0}};
+
+static int cmd_inspect(const fc_cli_args *a) {
+    inspect_opts o = {.filter = fc_cli_value(a, "--filter"), .json = fc_cli_flag(a, "--json")};
+    if (a->n_args != 1) {
         fc_cli_error("inspect: PATH is missing (see fc-eval inspect --help)");
         return 2;
     }
+    const char *path = a->args[0];
     char *file = NULL;
     bool is_index = false;
     fc_err e = fc_st_model_resolve(path, &file, &is_index);
@@ -308,3 +283,10 @@ int fc_cmd_inspect(int argc, char **argv) {
     }
     return 0;
 }
+
+const fc_cli_command fc_cmd_inspect = {
+    "inspect", cmd_inspect, "list a checkpoint: config, tensors, metadata, totals", "PATH [--filter SUBSTR] [--json]",
+    "Lists a checkpoint: PATH is a .safetensors file, a model.safetensors.index.json, or a model\n"
+    "folder. Shows the parsed config.json / llm_config.json when the folder has one, then every\n"
+    "tensor (name, dtype, shape, bytes, shard), the __metadata__, and totals per dtype.",
+    options, 1, NULL};

@@ -14,24 +14,6 @@
 #include "core/io/safetensors.h"
 #include "eval/commands.h"
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: fc-eval preprocess (--model DIR | --model-type llava|minicpmv) --image FILE --out FILE.safetensors\n"
-               "                          [--pad] [--legacy-resize]\n"
-               "Decodes a JPEG/PNG as Pillow does and writes the encoder's pixel tensors (f32, CHW).\n"
-               "  --model DIR        model folder: its config.json / preprocessor_config.json pick the processor and\n"
-               "                     its settings (llava-hf CLIPImageProcessor, or MiniCPM-V-2.6 slicing)\n"
-               "  --model-type T     llava or minicpmv: overrides the detection (without --model: default settings)\n"
-               "  --image FILE       the image (JPEG or PNG)\n"
-               "  --out FILE         output .safetensors: LLaVA 'pixel_values' [1,3,336,336]; MiniCPM-V\n"
-               "                     'pixel_values.0..n-1' [3,H,W] (overview first) and 'tgt_sizes' i32 [n,2]\n"
-               "  --pad              LLaVA only: expand2square with the mean colour first (original LLaVA-1.5\n"
-               "                     'pad' mode; the HF processor does not do it)\n"
-               "  --legacy-resize    Pillow < 12.2's bicubic pass order (horizontal pass always first), as the\n"
-               "                     Pillow 10.1 pinned by MiniCPM-V's README, for inputs preprocessed with it.\n"
-               "                     Default: Pillow 13's order (vertical pass first when the height loses more\n"
-               "                     than twice as many pixels as the width); only such resizes differ (tall images)\n");
-}
-
 static fc_err write_llava(const fc_image *img, const fc_clip_preproc_cfg *cfg, const char *image, const char *out) {
     int h, w;
     FC_TRY(fc_clip_output_size(img, cfg, &h, &w));
@@ -93,26 +75,29 @@ static fc_err write_minicpmv(const fc_image *img, const fc_minicpmv_slice_cfg *c
     return e;
 }
 
-int fc_cmd_preprocess(int argc, char **argv) {
-    const char *model = NULL, *type = NULL, *image = NULL, *out = NULL;
-    bool pad = false, legacy = false, missing = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--model", &model, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--model-type", &type, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--image", &image, &missing) || fc_cli_opt(argc, argv, &i, "--out", &out, &missing))
-            continue;
-        if (missing) return 2;
-        if (!strcmp(argv[i], "--pad"))
-            pad = true;
-        else if (!strcmp(argv[i], "--legacy-resize"))
-            legacy = true;
-        else
-            return fc_cli_error("preprocess: unknown option '%s' (see fc-eval preprocess --help)", argv[i]), 2;
-    }
+static const fc_cli_option options[] = {
+    {"--model", "DIR", 1,
+     "model folder: its config.json / preprocessor_config.json pick the processor and\n"
+     "its settings (llava-hf CLIPImageProcessor, or MiniCPM-V-2.6 slicing)"},
+    {"--model-type", "T", 1, "llava or minicpmv: overrides the detection (without --model: default settings)"},
+    {"--image", "FILE", 1, "the image (JPEG or PNG)"},
+    {"--out", "FILE", 1,
+     "output .safetensors: LLaVA 'pixel_values' [1,3,336,336]; MiniCPM-V\n"
+     "'pixel_values.0..n-1' [3,H,W] (overview first) and 'tgt_sizes' i32 [n,2]"},
+    {"--pad", NULL, 1,
+     "LLaVA only: expand2square with the mean colour first (original LLaVA-1.5\n"
+     "'pad' mode; the HF processor does not do it)"},
+    {"--legacy-resize", NULL, 1,
+     "Pillow < 12.2's bicubic pass order (horizontal pass always first), as the\n"
+     "Pillow 10.1 pinned by MiniCPM-V's README, for inputs preprocessed with it.\n"
+     "Default: Pillow 13's order (vertical pass first when the height loses more\n"
+     "than twice as many pixels as the width); only such resizes differ (tall images)"},
+    {0}};
+
+static int cmd_preprocess(const fc_cli_args *a) {
+    const char *model = fc_cli_value(a, "--model"), *type = fc_cli_value(a, "--model-type");
+    const char *image = fc_cli_value(a, "--image"), *out = fc_cli_value(a, "--out");
+    bool pad = fc_cli_flag(a, "--pad"), legacy = fc_cli_flag(a, "--legacy-resize");
     if (!model && !type) return fc_cli_error("preprocess: give --model DIR or --model-type llava|minicpmv"), 2;
     if (!image) return fc_cli_error("preprocess: --image FILE is required"), 2;
     if (!out) return fc_cli_error("preprocess: --out FILE.safetensors is required"), 2;
@@ -142,3 +127,9 @@ int fc_cmd_preprocess(int argc, char **argv) {
     fc_image_free(&img);
     return e ? fc_cli_fail(e) : 0;
 }
+
+const fc_cli_command fc_cmd_preprocess = {
+    "preprocess", cmd_preprocess, "an image -> the encoder's pixel tensors (LLaVA CLIP / MiniCPM-V slices), to safetensors",
+    "(--model DIR | --model-type llava|minicpmv) --image FILE --out FILE.safetensors\n"
+    "                          [--pad] [--legacy-resize]",
+    "Decodes a JPEG/PNG as Pillow does and writes the encoder's pixel tensors (f32, CHW).", options, 0, NULL};

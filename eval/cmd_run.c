@@ -9,34 +9,10 @@
 #include "core/base/cli.h"
 #include "core/base/mem.h"
 #include "eval/commands.h"
-#include "eval/compress_apply.h"
+#include "core/serve/prefill_compress.h"
 #include "eval/llm_prompt.h"
 #include "eval/vlm_input.h"
 #include "eval/sampling_cli.h"
-
-static void usage(FILE *f) {
-    fprintf(f, "usage: fc-eval run --model DIR --image FILE [--image FILE ...] --prompt TEXT [--max-new-tokens N]\n"
-               "                   [--temperature T] [--top-k K] [--top-p P] [--seed S] [--tokenizer DIR]\n"
-               "                   [--show-prompt] [--print-ids] [--method SPEC [--hold-last]]\n"
-               "Asks the model about the images with its chat template and prints the answer.\n"
-               "  --model DIR         Hugging Face folder, config.json model_type llava or minicpmv\n"
-               "  --image FILE        JPEG or PNG; repeat for several images (all placed before the text)\n"
-               "  --prompt TEXT       the question (the chat template and image placeholders are added)\n"
-               "  --max-new-tokens N  stop after N tokens (default 64); also stops on the model's stop tokens\n"
-               "                      (LLaVA </s>; MiniCPM-V <|im_end|>, <|endoftext|>)\n"
-               "  --temperature T     0 (default) is greedy; > 0 samples from softmax(logits / T)\n"
-               "  --top-k K           sample among the K most likely tokens (0: off)\n"
-               "  --top-p P           sample from the smallest set with probability >= P (1: off)\n"
-               "  --seed S            RNG seed (default 0): the same seed gives the same answer\n"
-               "  --tokenizer DIR     take the tokenizer files from DIR instead of --model\n"
-               "  --show-prompt       first print the prompt's token count and each image's span of tokens\n"
-               "  --print-ids         print the answer's token ids instead of its text\n"
-               "  --method SPEC       compress the prompt's KV after the prefill (see fc-eval methods; image spans\n"
-               "                      from the request's layout, so ccm and scope=image work) and first print\n"
-               "                      \"compress SPEC: A -> B tokens per layer (Rx achieved, ...), KV X -> Y bytes\"\n"
-               "  --hold-last         with --method: cache the prompt without its last token, which is then the\n"
-               "                      first decode input (FastCache's serving convention)\n");
-}
 
 typedef struct {
     const char *model, *tokenizer, *prompt;
@@ -52,26 +28,31 @@ typedef struct {
 static fc_err generate_compressed(const run_opts *o, fc_eval_vlm *v, fc_kv_pool *kv, const fc_gen_params *gp,
                                   int32_t *out, int *n_out) {
     fc_llm *llm = v->vlm->llm;
-    const int V = llm->cfg.vocab_size, T = v->req.n_ids, at = o->hold_last ? T - 1 : T;
+    const int V = llm->cfg.vocab_size;
     fc_compress_method *cm = NULL;
-    fc_compress_span *spans = fc_malloc((size_t)(v->req.n_spans + 1) * sizeof *spans, "run spans");
     float *logits = fc_malloc((size_t)V * sizeof(float), "run logits");
     fc_sampler smp = {0};
     fc_compress_seq_result r;
     fc_rng rng;
-    int seq = -1;
+    fc_kv_handle seq = FC_KV_NONE;
     *n_out = 0;
-    fc_err e = spans && logits ? FC_OK : FC_ENOMEM;
+    fc_err e = logits ? FC_OK : FC_ENOMEM;
     if (!e) e = fc_compress_create(o->method, &cm);
     if (!e) e = fc_sampler_init(&smp, V);
     if (!e) e = fc_kv_seq_create(kv, &seq);
-    if (!e && at < 1) e = fc_err_set(FC_EINVAL, "--hold-last: the prompt has only %d token", T);
     if (e) goto done;
-    fc_llm_seq_input in = fc_vlm_seq_input(&v->req, seq);
-    int n_spans = fc_eval_image_spans(&v->req, at, spans);
-    if ((e = fc_eval_prefill_compress(llm, kv, &in, at, cm, spans, n_spans, FC_LLM_ROWS_LAST, logits, &r))) goto done;
-    fc_eval_print_compress(stdout, cm, &r);
-    if (at < T && (e = fc_llm_decode(llm, kv, &seq, &v->req.ids[T - 1], 1, logits))) goto done;
+    /* the one path from prompt to compressed cache (core/serve), as fc-eval quality and load take it */
+    if ((e = fc_serve_prompt_to_cache(llm, kv, &v->req, seq, cm, o->hold_last, logits, &r))) {
+        if (o->hold_last && v->req.n_ids < 2) e = fc_err_prefix(e, "--hold-last");
+        goto done;
+    }
+    fc_serve_print_compress(stdout, cm, &r);
+    fc_compress_note note;
+    char text[1024];
+    fc_serve_method_note(cm, &v->req, o->hold_last ? v->req.n_ids - 1 : v->req.n_ids, llm->cfg.num_layers, NULL, &note);
+    fc_compress_note_text(cm, &note, NULL, 0, text, sizeof text);
+    if (note.below_window) fprintf(stderr, "fc-eval: warning: %s\n", text);
+    else if (text[0]) printf("note: %s\n", text);
     fc_rng_seed(&rng, gp->seed, 0);
     for (;;) {
         int32_t t = fc_sample(logits, V, gp, &rng, &smp);
@@ -83,10 +64,10 @@ static fc_err generate_compressed(const run_opts *o, fc_eval_vlm *v, fc_kv_pool 
         if ((e = fc_llm_decode(llm, kv, &seq, &t, 1, logits))) goto done;
     }
 done:
-    if (seq >= 0) fc_kv_seq_free(kv, seq);
+    fc_kv_seq_free(kv, seq); /* FC_KV_NONE: nothing */
     fc_sampler_free(&smp);
     fc_compress_free(cm);
-    free(spans), free(logits);
+    free(logits);
     return e;
 }
 
@@ -123,32 +104,36 @@ done:
     return e;
 }
 
-int fc_cmd_run(int argc, char **argv) {
+static const fc_cli_option options[] = {
+    {"--model", "DIR", 1, "Hugging Face folder, config.json model_type llava or minicpmv"},
+    {"--image", "FILE", FC_VLM_MAX_IMAGES, "JPEG or PNG; repeat for several images (all placed before the text)"},
+    {"--prompt", "TEXT", 1, "the question (the chat template and image placeholders are added)"},
+    {"--max-new-tokens", "N", 1,
+     "stop after N tokens (default 64); also stops on the model's stop tokens\n"
+     "(LLaVA </s>; MiniCPM-V <|im_end|>, <|endoftext|>)"},
+    FC_SAMPLING_CLI_OPTIONS,
+    {"--tokenizer", "DIR", 1, "take the tokenizer files from DIR instead of --model"},
+    {"--show-prompt", NULL, 1, "first print the prompt's token count and each image's span of tokens"},
+    {"--print-ids", NULL, 1, "print the answer's token ids instead of its text"},
+    {"--method", "SPEC", 1,
+     "compress the prompt's KV after the prefill (see fc-eval methods; image spans\n"
+     "from the request's layout, so ccm and scope=image work) and first print\n"
+     "\"compress SPEC: A -> B tokens per layer (Rx achieved, ...), KV X -> Y bytes\""},
+    {"--hold-last", NULL, 1,
+     "with --method: cache the prompt without its last token, which is then the\n"
+     "first decode input (FastCache's serving convention)"},
+    {0}};
+
+static int cmd_run(const fc_cli_args *a) {
     run_opts o = {.gen = fc_sampling_cli_defaults(64)};
-    const char *img = NULL;
-    bool missing = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--image", &img, &missing)) {
-            if (o.n_images == FC_VLM_MAX_IMAGES)
-                return fc_cli_error("run: more than %d --image options", FC_VLM_MAX_IMAGES), 2;
-            o.images[o.n_images++] = img;
-            continue;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--model", &o.model, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--tokenizer", &o.tokenizer, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--prompt", &o.prompt, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--method", &o.method, &missing) || fc_sampling_cli_opt(argc, argv, &i, &o.gen, &missing))
-            continue;
-        if (missing) return 2;
-        if (!strcmp(argv[i], "--show-prompt")) o.show_prompt = true;
-        else if (!strcmp(argv[i], "--print-ids")) o.print_ids = true;
-        else if (!strcmp(argv[i], "--hold-last")) o.hold_last = true;
-        else return fc_cli_error("run: unknown option '%s' (see fc-eval run --help)", argv[i]), 2;
-    }
+    const char *const *images;
+    o.n_images = fc_cli_values(a, "--image", &images);
+    for (int i = 0; i < o.n_images; i++) o.images[i] = images[i];
+    o.model = fc_cli_value(a, "--model"), o.tokenizer = fc_cli_value(a, "--tokenizer");
+    o.prompt = fc_cli_value(a, "--prompt"), o.method = fc_cli_value(a, "--method");
+    o.show_prompt = fc_cli_flag(a, "--show-prompt"), o.print_ids = fc_cli_flag(a, "--print-ids");
+    o.hold_last = fc_cli_flag(a, "--hold-last");
+    fc_sampling_cli_take(&o.gen, a);
     if (!o.model || !o.prompt) return fc_cli_error("run: --model DIR and --prompt TEXT are required"), 2;
     if (o.n_images == 0) return fc_cli_error("run: give at least one --image FILE"), 2;
     if (o.hold_last && !o.method) return fc_cli_error("run: --hold-last needs --method"), 2;
@@ -163,3 +148,10 @@ int fc_cmd_run(int argc, char **argv) {
     e = run(&o);
     return e ? fc_cli_fail(e) : 0;
 }
+
+const fc_cli_command fc_cmd_run = {
+    "run", cmd_run, "ask a VLM (LLaVA / MiniCPM-V) about images and print the answer",
+    "--model DIR --image FILE [--image FILE ...] --prompt TEXT [--max-new-tokens N]\n"
+    "                   [--temperature T] [--top-k K] [--top-p P] [--seed S] [--tokenizer DIR]\n"
+    "                   [--show-prompt] [--print-ids] [--method SPEC [--hold-last]]",
+    "Asks the model about the images with its chat template and prints the answer.", options, 0, NULL};

@@ -11,34 +11,19 @@
 #include "core/text/tokenizer.h"
 #include "eval/commands.h"
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: fc-eval tokenize --model DIR (--text STR | --file PATH) [--no-special] [--decode]\n"
-               "Prints the token ids of the text on one line, space-separated.\n"
-               "  --model DIR    folder with tokenizer.json (Llama) or vocab.json + merges.txt (Qwen2)\n"
-               "  --text STR     the text to encode (with --decode: ids, e.g. \"1 2 3\")\n"
-               "  --file PATH    read the text (or the ids) from a file instead\n"
-               "  --no-special   encode: do not add the post-processor's tokens (Llama's BOS);\n"
-               "                 decode: drop special tokens from the output\n"
-               "  --decode       decode ids to text and print it\n");
-}
+static const fc_cli_option options[] = {
+    {"--model", "DIR", 1, "folder with tokenizer.json (Llama) or vocab.json + merges.txt (Qwen2)"},
+    {"--text", "STR", 1, "the text to encode (with --decode: ids, e.g. \"1 2 3\")"},
+    {"--file", "PATH", 1, "read the text (or the ids) from a file instead"},
+    {"--no-special", NULL, 1,
+     "encode: do not add the post-processor's tokens (Llama's BOS);\n"
+     "decode: drop special tokens from the output"},
+    {"--decode", NULL, 1, "decode ids to text and print it"},
+    {0}};
 
-int fc_cmd_tokenize(int argc, char **argv) {
-    const char *model = NULL, *text = NULL, *file = NULL;
-    bool no_special = false, decode = false, missing = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (fc_cli_opt(argc, argv, &i, "--model", &model, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--text", &text, &missing) ||
-            fc_cli_opt(argc, argv, &i, "--file", &file, &missing))
-            continue;
-        if (missing) return 2;
-        if (!strcmp(argv[i], "--no-special")) no_special = true;
-        else if (!strcmp(argv[i], "--decode")) decode = true;
-        else return fc_cli_error("tokenize: unknown option '%s' (see fc-eval tokenize --help)", argv[i]), 2;
-    }
+static int cmd_tokenize(const fc_cli_args *a) {
+    const char *model = fc_cli_value(a, "--model"), *text = fc_cli_value(a, "--text"), *file = fc_cli_value(a, "--file");
+    bool no_special = fc_cli_flag(a, "--no-special"), decode = fc_cli_flag(a, "--decode");
     if (!model) return fc_cli_error("tokenize: --model DIR is required"), 2;
     if (!text == !file) return fc_cli_error("tokenize: give exactly one of --text and --file"), 2;
     char *buf = NULL;
@@ -71,3 +56,8 @@ done:
     fc_tokenizer_free(tok);
     return e ? fc_cli_fail(e) : 0;
 }
+
+const fc_cli_command fc_cmd_tokenize = {
+    "tokenize", cmd_tokenize, "encode a text to token ids, or decode ids, with a model's tokenizer",
+    "--model DIR (--text STR | --file PATH) [--no-special] [--decode]",
+    "Prints the token ids of the text on one line, space-separated.", options, 0, NULL};

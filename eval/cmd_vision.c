@@ -26,18 +26,6 @@ typedef struct {
     long reps, warmup;
 } vision_opts;
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: fc-eval vision MODEL [--grid HxW] [--reps N] [--warmup N]\n"
-            "Loads the vision encoder of MODEL (a LLaVA or MiniCPM-V folder: config.json + safetensors) and\n"
-            "times the encode of one image of fixed pseudo-random pixels, printing milliseconds per image.\n"
-            "LLaVA: CLIP tower up to vision_feature_layer + projector on a (3, S, S) image.\n"
-            "MiniCPM-V: SigLIP NaViT + resampler on one slice of HxW patches.\n\n"
-            "  --grid HxW   MiniCPM-V slice in patches (default 32x32, a 448x448 slice)\n"
-            "  --reps N     timed encodes, 1..1000 (default 3)\n"
-            "  --warmup N   untimed encodes first, 0..100 (default 1)\n");
-}
-
 /* Deterministic pixels in [-2, 2), roughly the range of normalised images. */
 static void fill_pixels(fc_tensor *px) {
     uint32_t s = 12345u;
@@ -68,31 +56,20 @@ static fc_err parse_grid(const char *s, int *h, int *w) {
     return FC_OK;
 }
 
-static fc_err parse_args(int argc, char **argv, vision_opts *o, bool *help) {
+static const fc_cli_option options[] = {
+    {"--grid", "HxW", 1, "MiniCPM-V slice in patches (default 32x32, a 448x448 slice)"},
+    {"--reps", "N", 1, "timed encodes, 1..1000 (default 3)"},
+    {"--warmup", "N", 1, "untimed encodes first, 0..100 (default 1)"},
+    {0}};
+
+static fc_err parse_args(const fc_cli_args *a, vision_opts *o) {
     *o = (vision_opts){.grid_h = 32, .grid_w = 32, .reps = 3, .warmup = 1};
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        bool missing = false;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            *help = true;
-            return FC_OK;
-        } else if (fc_cli_opt(argc, argv, &i, "--grid", &v, &missing)) {
-            FC_TRY(parse_grid(v, &o->grid_h, &o->grid_w));
-        } else if (fc_cli_opt(argc, argv, &i, "--reps", &v, &missing)) {
-            FC_TRY(fc_cli_parse_long("--reps", v, 1, 1000, &o->reps));
-        } else if (fc_cli_opt(argc, argv, &i, "--warmup", &v, &missing)) {
-            FC_TRY(fc_cli_parse_long("--warmup", v, 0, 100, &o->warmup));
-        } else if (missing) {
-            return fc_err_set(FC_EINVAL, "%s needs a value", argv[i]);
-        } else if (argv[i][0] == '-') {
-            return fc_err_set(FC_EINVAL, "unknown option '%s' (see fc-eval vision --help)", argv[i]);
-        } else if (!o->model) {
-            o->model = argv[i];
-        } else {
-            return fc_err_set(FC_EINVAL, "unexpected argument '%s'", argv[i]);
-        }
-    }
-    if (!o->model) return fc_err_set(FC_EINVAL, "missing MODEL (see fc-eval vision --help)");
+    const char *grid = fc_cli_value(a, "--grid");
+    if (grid) FC_TRY(parse_grid(grid, &o->grid_h, &o->grid_w));
+    FC_TRY(fc_cli_long(a, "--reps", 1, 1000, &o->reps));
+    FC_TRY(fc_cli_long(a, "--warmup", 0, 100, &o->warmup));
+    if (a->n_args != 1) return fc_err_set(FC_EINVAL, "missing MODEL (see fc-eval vision --help)");
+    o->model = a->args[0];
     return FC_OK;
 }
 
@@ -167,14 +144,9 @@ static fc_err run_minicpm(const vision_opts *o, const fc_model_config *cfg, cons
     return e;
 }
 
-int fc_cmd_vision(int argc, char **argv) {
+static int cmd_vision(const fc_cli_args *a) {
     vision_opts o;
-    bool help = false;
-    fc_err e = parse_args(argc, argv, &o, &help);
-    if (help) {
-        usage(stdout);
-        return 0;
-    }
+    fc_err e = parse_args(a, &o);
     if (e) return fc_cli_fail(e);
     fc_model_config cfg;
     if ((e = fc_hfconfig_load(&cfg, o.model))) return fc_cli_fail(e);
@@ -187,3 +159,12 @@ int fc_cmd_vision(int argc, char **argv) {
     fc_st_model_close(&st);
     return e ? fc_cli_fail(e) : 0;
 }
+
+const fc_cli_command fc_cmd_vision = {
+    "vision", cmd_vision, "time a model's vision encoder (CLIP+projector, SigLIP+resampler) on one image",
+    "MODEL [--grid HxW] [--reps N] [--warmup N]",
+    "Loads the vision encoder of MODEL (a LLaVA or MiniCPM-V folder: config.json + safetensors) and\n"
+    "times the encode of one image of fixed pseudo-random pixels, printing milliseconds per image.\n"
+    "LLaVA: CLIP tower up to vision_feature_layer + projector on a (3, S, S) image.\n"
+    "MiniCPM-V: SigLIP NaViT + resampler on one slice of HxW patches.",
+    options, 1, NULL};

@@ -4,17 +4,27 @@
 #include <stdbool.h>
 #include <string.h>
 
+fc_err fc_eval_vlm_request(fc_vlm *vlm, const char *const *images, int n_images, const char *question,
+                           fc_vlm_request *req) {
+    memset(req, 0, sizeof *req);
+    if (n_images < 0 || n_images > FC_VLM_MAX_IMAGES)
+        return fc_err_set(FC_EINVAL, "%d images (at most %d)", n_images, FC_VLM_MAX_IMAGES);
+    fc_image img[FC_VLM_MAX_IMAGES];
+    memset(img, 0, sizeof img);
+    fc_err e = FC_OK;
+    for (int k = 0; k < n_images && !e; k++) e = fc_image_load(&img[k], images[k]);
+    if (!e) e = fc_vlm_request_build(vlm, img, n_images, question, req);
+    for (int k = 0; k < n_images; k++) fc_image_free(&img[k]);
+    return e;
+}
+
 fc_err fc_eval_vlm_open(fc_eval_vlm *v, const char *model_dir, const char *tok_dir, const char *const *images,
                         int n_images, const char *question) {
     memset(v, 0, sizeof *v);
     if (n_images < 0 || n_images > FC_VLM_MAX_IMAGES)
         return fc_err_set(FC_EINVAL, "%d images (at most %d)", n_images, FC_VLM_MAX_IMAGES);
-    fc_image img[FC_VLM_MAX_IMAGES];
-    memset(img, 0, sizeof img);
     fc_err e = fc_vlm_load(&v->vlm, model_dir, tok_dir);
-    for (int k = 0; k < n_images && !e; k++) e = fc_image_load(&img[k], images[k]);
-    if (!e) e = fc_vlm_request_build(v->vlm, img, n_images, question, &v->req);
-    for (int k = 0; k < n_images; k++) fc_image_free(&img[k]);
+    if (!e) e = fc_eval_vlm_request(v->vlm, images, n_images, question, &v->req);
     if (e) fc_eval_vlm_close(v);
     return e;
 }

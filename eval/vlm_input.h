@@ -18,6 +18,10 @@ typedef struct {
 fc_err fc_eval_vlm_open(fc_eval_vlm *v, const char *model_dir, const char *tok_dir, const char *const *images,
                         int n_images, const char *question);
 void fc_eval_vlm_close(fc_eval_vlm *v);
+/* The request asking `question` about the n_images image files, on a loaded VLM. Errors name the image
+ * file. On failure *req is empty. */
+fc_err fc_eval_vlm_request(fc_vlm *vlm, const char *const *images, int n_images, const char *question,
+                           fc_vlm_request *req);
 
 /* Prints the request's layout: token count, then one line per image piece with its span. */
 void fc_eval_vlm_print_layout(const fc_eval_vlm *v, FILE *f);

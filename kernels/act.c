@@ -1,9 +1,7 @@
 /* act.c: fc_op_act, the checks and the dispatch (see kernels/ops.h). */
 #include "kernels/cpu/cpu.h"
 #include "kernels/opcheck.h"
-#ifdef FC_CUDA
-#include "kernels/cuda/cuda.h"
-#endif
+#include "kernels/cuda/ops_table.h"
 
 fc_err fc_op_act(fc_tensor *y, const fc_tensor *x, fc_act act) {
     FC_TRY(fc_opcheck_present("act", "y", y));
@@ -22,10 +20,7 @@ fc_err fc_op_act(fc_tensor *y, const fc_tensor *x, fc_act act) {
         fc_cpu_act(y->data, x->data, n, act);
         return FC_OK;
     }
-#ifdef FC_CUDA
-    return fc_cuda_act(y->data, x->data, adt, n, act);
-#else
-    (void)adt;
-    return fc_err_set(FC_EUNSUPPORTED, "act: tensors on cuda, but this binary was built without CUDA");
-#endif
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get("act", &cu));
+    return cu->act(y->data, x->data, adt, n, act);
 }

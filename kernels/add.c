@@ -1,9 +1,7 @@
 /* add.c: fc_op_add, the checks and the dispatch (see kernels/ops.h). */
 #include "kernels/cpu/cpu.h"
 #include "kernels/opcheck.h"
-#ifdef FC_CUDA
-#include "kernels/cuda/cuda.h"
-#endif
+#include "kernels/cuda/ops_table.h"
 
 fc_err fc_op_add(fc_tensor *y, const fc_tensor *a, const fc_tensor *b) {
     FC_TRY(fc_opcheck_present("add", "y", y));
@@ -23,10 +21,7 @@ fc_err fc_op_add(fc_tensor *y, const fc_tensor *a, const fc_tensor *b) {
         fc_cpu_add(y->data, a->data, b->data, n);
         return FC_OK;
     }
-#ifdef FC_CUDA
-    return fc_cuda_add(y->data, a->data, b->data, adt, n);
-#else
-    (void)adt;
-    return fc_err_set(FC_EUNSUPPORTED, "add: tensors on cuda, but this binary was built without CUDA");
-#endif
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get("add", &cu));
+    return cu->add(y->data, a->data, b->data, adt, n);
 }

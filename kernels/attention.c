@@ -3,9 +3,7 @@
 
 #include "kernels/cpu/cpu.h"
 #include "kernels/opcheck.h"
-#ifdef FC_CUDA
-#include "kernels/cuda/cuda.h"
-#endif
+#include "kernels/cuda/ops_table.h"
 
 fc_err fc_op_attention(fc_tensor *out, const fc_tensor *q, const fc_tensor *k, const fc_tensor *v, float scale,
                        bool causal) {
@@ -42,10 +40,7 @@ fc_err fc_op_attention(fc_tensor *out, const fc_tensor *q, const fc_tensor *k, c
     FC_TRY(fc_opcheck_int_range("attention", "rows", T * H));
     FC_TRY(fc_opcheck_int_range("attention", "keys", S));
     if (dev == FC_DEVICE_CPU) return fc_cpu_attention(out->data, q->data, k->data, v->data, T, S, H, Hkv, D, scale, causal);
-#ifdef FC_CUDA
-    return fc_cuda_attention(out->data, q->data, k->data, v->data, adt, T, S, H, Hkv, D, scale, causal);
-#else
-    (void)adt;
-    return fc_err_set(FC_EUNSUPPORTED, "attention: tensors on cuda, but this binary was built without CUDA");
-#endif
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get("attention", &cu));
+    return cu->attention(out->data, q->data, k->data, v->data, adt, T, S, H, Hkv, D, scale, causal);
 }

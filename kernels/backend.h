@@ -1,9 +1,15 @@
 /* backend.h: what the CUDA backend offers the layers above: device discovery and raw memory.
  *
- * In a build without CUDA (no nvcc, or make CUDA=0) these are compiled from kernels/cpu/no_cuda.c:
- * fc_cuda_device_count() is 0 and every other call fails with FC_EUNSUPPORTED "built without CUDA".
- * In a CUDA build on a machine without a GPU, fc_cuda_device_count() is 0 as well; tests that need a GPU
- * check it and count themselves as skipped.
+ * The CUDA code lives in a separate library (libfastcache-cuda.so, kernels/cuda/) that is loaded at run
+ * time, at the first CUDA request, and only when a GPU is present (kernels/backend.c; the boundary is the
+ * table in kernels/cuda/ops_table.h). So fc-eval and fc-train link neither cudart nor cuBLAS, and a CPU
+ * run pays nothing for CUDA. Without a backend (a build without CUDA, no GPU, no library, FC_CUDA=0 in
+ * the environment), fc_cuda_device_count() is 0, fc_cuda_describe() says why, and every other call fails
+ * with FC_EUNSUPPORTED giving that reason; tests that need a GPU check fc_cuda_device_count() and count
+ * themselves as skipped.
+ *
+ * Environment: FC_CUDA=0 never loads the backend; FC_CUDA_BACKEND=<path> loads that library instead of
+ * the one found beside the executable and skips the GPU probe (the library's own device query decides).
  */
 #ifndef FC_BACKEND_H
 #define FC_BACKEND_H
@@ -13,11 +19,12 @@
 
 #include "core/base/err.h"
 
-/* True when this binary was built with the CUDA backend. */
+/* True when this binary looks for a CUDA backend at run time (built with nvcc present and CUDA != 0). */
 bool fc_cuda_built(void);
-/* Number of usable CUDA devices (0 without a driver or GPU); never fails. */
+/* Number of usable CUDA devices: 0 without a loaded backend. Loads the backend on first use; never fails. */
 int fc_cuda_device_count(void);
-/* A one-line description of device 0 ("NVIDIA H100 80GB HBM3, 79 GiB, sm_90") or why there is none. */
+/* One line: the device and the library when a backend is loaded ("NVIDIA H100 80GB HBM3, 79 GiB, sm_90;
+ * backend bin/libfastcache-cuda.so"), else "no backend loaded: <why>". Loads the backend on first use. */
 const char *fc_cuda_describe(void);
 
 fc_err fc_cuda_alloc(void **ptr, size_t bytes);

@@ -2,9 +2,7 @@
  * on every device, so they are range-checked here once for both backends. */
 #include "kernels/cpu/cpu.h"
 #include "kernels/opcheck.h"
-#ifdef FC_CUDA
-#include "kernels/cuda/cuda.h"
-#endif
+#include "kernels/cuda/ops_table.h"
 
 fc_err fc_op_embedding(fc_tensor *y, const fc_tensor *table, const int32_t *ids, int T) {
     FC_TRY(fc_opcheck_present("embedding", "y", y));
@@ -31,10 +29,7 @@ fc_err fc_op_embedding(fc_tensor *y, const fc_tensor *table, const int32_t *ids,
         fc_cpu_embedding(y->data, table->data, table->dtype, ids, T, C);
         return FC_OK;
     }
-#ifdef FC_CUDA
-    return fc_cuda_embedding(y->data, adt, table->data, table->dtype, ids, T, C);
-#else
-    (void)adt;
-    return fc_err_set(FC_EUNSUPPORTED, "embedding: tensors on cuda, but this binary was built without CUDA");
-#endif
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get("embedding", &cu));
+    return cu->embedding(y->data, adt, table->data, table->dtype, ids, T, C);
 }

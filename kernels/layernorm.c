@@ -1,9 +1,7 @@
 /* layernorm.c: fc_op_layernorm, the checks and the dispatch (see kernels/ops.h). */
 #include "kernels/cpu/cpu.h"
 #include "kernels/opcheck.h"
-#ifdef FC_CUDA
-#include "kernels/cuda/cuda.h"
-#endif
+#include "kernels/cuda/ops_table.h"
 
 fc_err fc_op_layernorm(fc_tensor *y, const fc_tensor *x, const fc_tensor *w, const fc_tensor *b, float eps) {
     FC_TRY(fc_opcheck_present("layernorm", "y", y));
@@ -32,11 +30,8 @@ fc_err fc_op_layernorm(fc_tensor *y, const fc_tensor *x, const fc_tensor *w, con
         fc_cpu_layernorm(y->data, x->data, wd, wdt, bd, bdt, N, C, eps);
         return FC_OK;
     }
-#ifdef FC_CUDA
     FC_TRY(fc_opcheck_int_range("layernorm", "channels", C));
-    return fc_cuda_layernorm(y->data, x->data, adt, wd, wdt, bd, bdt, N, C, eps);
-#else
-    (void)adt;
-    return fc_err_set(FC_EUNSUPPORTED, "layernorm: tensors on cuda, but this binary was built without CUDA");
-#endif
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get("layernorm", &cu));
+    return cu->layernorm(y->data, x->data, adt, wd, wdt, bd, bdt, N, C, eps);
 }

@@ -2,9 +2,7 @@
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/gemm_dnnl.h"
 #include "kernels/opcheck.h"
-#ifdef FC_CUDA
-#include "kernels/cuda/cuda.h"
-#endif
+#include "kernels/cuda/ops_table.h"
 
 fc_err fc_op_linear(fc_tensor *y, const fc_tensor *x, const fc_tensor *w, const fc_tensor *b) {
     FC_TRY(fc_opcheck_present("linear", "y", y));
@@ -41,16 +39,13 @@ fc_err fc_op_linear(fc_tensor *y, const fc_tensor *x, const fc_tensor *w, const 
     if (dev == FC_DEVICE_CPU && w->pack && fc_dnnl_w_rows(w->pack) == N && fc_dnnl_w_cols(w->pack) == K)
         return fc_dnnl_linear(y->data, x->data, M, w->pack, bd, bdt);
     if (dev == FC_DEVICE_CPU) return fc_cpu_linear(y->data, x->data, w->data, w->dtype, bd, bdt, M, N, K);
-#ifdef FC_CUDA
     if (w->dtype == FC_DTYPE_F32 && adt != FC_DTYPE_F32)
         return fc_err_set(FC_EUNSUPPORTED, "linear: f32 weight %s needs f32 activations on cuda, got %s", FC_SHAPE(w),
                           fc_dtype_name(adt));
     if (adt != FC_DTYPE_F32 && adt != w->dtype)
         return fc_err_set(FC_EUNSUPPORTED, "linear: %s activations with %s weight %s on cuda: use f32 or %s activations",
                           fc_dtype_name(adt), fc_dtype_name(w->dtype), FC_SHAPE(w), fc_dtype_name(w->dtype));
-    return fc_cuda_linear(y->data, x->data, adt, w->data, w->dtype, bd, bdt, M, N, K);
-#else
-    (void)adt;
-    return fc_err_set(FC_EUNSUPPORTED, "linear: tensors on cuda, but this binary was built without CUDA");
-#endif
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get("linear", &cu));
+    return cu->linear(y->data, x->data, adt, w->data, w->dtype, bd, bdt, M, N, K);
 }

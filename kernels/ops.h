@@ -8,8 +8,9 @@
  *
  * Files: kernels/<op>.c holds fc_op_<op> (checks shapes, dtypes and devices, then dispatches);
  * kernels/cpu/<op>.c holds fc_cpu_<op> on raw pointers (declared in kernels/cpu/cpu.h); kernels/cuda/<op>.cu
- * holds fc_cuda_<op> (declared in kernels/cuda/cuda.h, compiled only with nvcc: the dispatcher's CUDA
- * branch is under #ifdef FC_CUDA and reports FC_EUNSUPPORTED otherwise).
+ * holds fc_cuda_<op> (declared in kernels/cuda/cuda.h, compiled with nvcc into the backend library
+ * libfastcache-cuda.so; the dispatcher's CUDA branch calls it through the table of kernels/cuda/ops_table.h;
+ * where no backend is loaded the table is empty and the call is refused with the reason).
  *
  * Conventions: shapes row-major, shape[0] outermost, contiguous. Activations on the CPU are f32; on CUDA
  * they are f32, f16 or bf16, one dtype per call (computed in f32 registers, f32 accumulation). Parameters

@@ -1,9 +1,7 @@
 /* rmsnorm.c: fc_op_rmsnorm, the checks and the dispatch (see kernels/ops.h). */
 #include "kernels/cpu/cpu.h"
 #include "kernels/opcheck.h"
-#ifdef FC_CUDA
-#include "kernels/cuda/cuda.h"
-#endif
+#include "kernels/cuda/ops_table.h"
 
 fc_err fc_op_rmsnorm(fc_tensor *y, const fc_tensor *x, const fc_tensor *w, float eps) {
     FC_TRY(fc_opcheck_present("rmsnorm", "y", y));
@@ -27,11 +25,8 @@ fc_err fc_op_rmsnorm(fc_tensor *y, const fc_tensor *x, const fc_tensor *w, float
         fc_cpu_rmsnorm(y->data, x->data, w->data, w->dtype, N, C, eps);
         return FC_OK;
     }
-#ifdef FC_CUDA
     FC_TRY(fc_opcheck_int_range("rmsnorm", "channels", C));
-    return fc_cuda_rmsnorm(y->data, x->data, adt, w->data, w->dtype, N, C, eps);
-#else
-    (void)adt;
-    return fc_err_set(FC_EUNSUPPORTED, "rmsnorm: tensors on cuda, but this binary was built without CUDA");
-#endif
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get("rmsnorm", &cu));
+    return cu->rmsnorm(y->data, x->data, adt, w->data, w->dtype, N, C, eps);
 }

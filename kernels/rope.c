@@ -1,9 +1,7 @@
 /* rope.c: fc_op_rope, the checks and the dispatch (see kernels/ops.h). */
 #include "kernels/cpu/cpu.h"
 #include "kernels/opcheck.h"
-#ifdef FC_CUDA
-#include "kernels/cuda/cuda.h"
-#endif
+#include "kernels/cuda/ops_table.h"
 
 fc_err fc_op_rope(fc_tensor *x, const int32_t *pos, float theta) {
     FC_TRY(fc_opcheck_present("rope", "x", x));
@@ -25,10 +23,7 @@ fc_err fc_op_rope(fc_tensor *x, const int32_t *pos, float theta) {
         fc_cpu_rope(x->data, pos, T, nh, D, theta);
         return FC_OK;
     }
-#ifdef FC_CUDA
-    return fc_cuda_rope(x->data, adt, pos, T, nh, D, theta);
-#else
-    (void)adt;
-    return fc_err_set(FC_EUNSUPPORTED, "rope: tensors on cuda, but this binary was built without CUDA");
-#endif
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get("rope", &cu));
+    return cu->rope(x->data, adt, pos, T, nh, D, theta);
 }

@@ -1,9 +1,7 @@
 /* silu_mul.c: fc_op_silu_mul, the checks and the dispatch (see kernels/ops.h). */
 #include "kernels/cpu/cpu.h"
 #include "kernels/opcheck.h"
-#ifdef FC_CUDA
-#include "kernels/cuda/cuda.h"
-#endif
+#include "kernels/cuda/ops_table.h"
 
 fc_err fc_op_silu_mul(fc_tensor *y, const fc_tensor *gate, const fc_tensor *up) {
     FC_TRY(fc_opcheck_present("silu_mul", "y", y));
@@ -23,10 +21,7 @@ fc_err fc_op_silu_mul(fc_tensor *y, const fc_tensor *gate, const fc_tensor *up) 
         fc_cpu_silu_mul(y->data, gate->data, up->data, n);
         return FC_OK;
     }
-#ifdef FC_CUDA
-    return fc_cuda_silu_mul(y->data, gate->data, up->data, adt, n);
-#else
-    (void)adt;
-    return fc_err_set(FC_EUNSUPPORTED, "silu_mul: tensors on cuda, but this binary was built without CUDA");
-#endif
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get("silu_mul", &cu));
+    return cu->silu_mul(y->data, gate->data, up->data, adt, n);
 }

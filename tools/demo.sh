@@ -6,7 +6,8 @@
 #   3. both VLMs end to end (image -> vision tower -> prompt -> paged KV cache -> greedy answer) on the tiny
 #      random-weight checkpoints of tests/fixtures (no real weights can be downloaded here, so the answers
 #      are noise; the pipeline, shapes and token layout are the real ones);
-#   4. the KV compression methods (FastCache's learned compressor and the kvpress baselines).
+#   4. the KV compression methods (FastCache's learned compressor and the kvpress baselines);
+#   5. fc-eval quality: answer accuracy and fidelity to the full cache per method on the GQA demo records.
 set -euo pipefail
 SHARED=${SHARED:-../shared}
 BIN=${BIN:-bin}
@@ -55,5 +56,10 @@ for method in ccm:weights=tests/fixtures/compress/ccm_llava_tiny_random.safetens
   "$BIN/fc-eval" run --model tests/fixtures/vlm/llava-tiny --tokenizer "$models/llava-1.5-7b-hf" \
     --image "$image" --prompt "What is on the table?" --max-new-tokens 8 --print-ids --method "$method"
 done
+
+step "what each method costs in answers against the full cache, on the GQA demo records (tiny LLaVA)"
+"$BIN/fc-eval" quality --model tests/fixtures/vlm/llava-tiny --tokenizer "$models/llava-1.5-7b-hf" \
+  --data "$SHARED/data/gqa-demo/llava_v1_5_mix665k_demo.json" --method knorm:ratio=5 snapkv:ratio=2,window=8 \
+  --max-new-tokens 8 --out "$out/quality"
 echo
 echo "demo done; outputs in $out/"

@@ -24,10 +24,12 @@ generators=(
   make_vlm_fixtures.py
   make_ops_fixtures.py
   make_compress_fixtures.py
+  make_grad_fixtures.py
   make_image_fixtures.py
   make_resize_order_fixtures.py
   make_tokenizer_fixtures.py
   make_capture_fixtures.py
+  make_data_fixtures.py
 )
 for g in "${generators[@]}"; do
   echo "fixtures: $g"

@@ -111,6 +111,12 @@ def yaml_cases():
         "unknown_kind": sub(train, b"kind: train\n", b"kind: serve\n"),
         "two_documents": train + b"---\n" + train,
         "ratio_window_mismatch": sub(train, b"  window: 5 ", b"  window: 4 "),
+        # issue 15: nesting past FC_YAML_MAX_DEPTH (32, the top mapping counting 1) stops at the first
+        # collection over it; libyaml's scanner is quadratic in flow depth, so this must not read on
+        "deep_flow": sub(train, b"  epochs: 40\n", b"  epochs: " + b"[" * 1000 + b"]" * 1000 + b"\n"),
+        "deep_flow_map": sub(ev, b"max_new_tokens: 512\n", b"max_new_tokens: " + b"{a: " * 1000 + b"}" * 1000 + b"\n"),
+        "deep_block": sub(train, b"  epochs: 40\n",
+                          b"  epochs:\n" + b"".join(b"  " * (i + 2) + b"a:\n" for i in range(40)) + b"  " * 42 + b"1\n"),
     }
 
 

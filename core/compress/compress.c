@@ -26,6 +26,7 @@ typedef struct {
 
 static const char *const scope_names[] = {"all", "image", NULL};
 static const char *const segment_names[] = {"auto", "spans", "prefix", "whole", NULL}; /* 1 + fc_ccm_seg_rule */
+static const char *const position_names[] = {"auto", "compressed", "original", NULL}; /* 1 + fc_ccm_pos_rule */
 
 #define OFF(f) offsetof(fc_compress_opts, f)
 static const opt_row opt_rows[] = {
@@ -47,6 +48,9 @@ static const opt_row opt_rows[] = {
      "image tokens (the rest always kept)", scope_names},
     {"segments", OPT_ENUM, OFF(segments), 0, 0, "auto|spans|prefix|whole", "how image spans cut the prefix into "
      "segments (ccm.h); auto: the checkpoint's rule", segment_names},
+    {"positions", OPT_ENUM, OFF(positions), 0, 0, "auto|compressed|original", "where tokens after the compressed "
+     "prefix take their RoPE positions: from the compressed length or the original one; auto: the checkpoint's "
+     "position_rule (what it was trained with)", position_names},
     {"min_windows", OPT_INT, OFF(min_windows), -1, 1 << 20, "[-1, 2^20]", "segments with fewer windows stay raw; -1: "
      "the checkpoint's", NULL},
     {"weights", OPT_PATH, OFF(weights), 0, 0, "path", "CCM checkpoint (safetensors, see core/compress/ccm.h)", NULL},
@@ -74,7 +78,7 @@ static const fc_compress_def defs[] = {
     {"pyramidkv", "PyramidKVPress: SnapKV scores with a per-layer pyramid budget", FC_NEED_QWINDOW | FC_NEED_LAYER,
      fc_score_snapkv, fc_budget_pyramid, {{"ratio", "2"}, {"window", "64"}, {"kernel", "5"}, {"beta", "20"}, SCOPE}},
     {"ccm", "FastCache CCM: learned window MLPs merge cf tokens into one, per layer, K/V, image/text segment",
-     FC_NEED_SPANS | FC_NEED_LAYER, NULL, NULL, {{"weights", ""}, {"segments", "auto"}, {"min_windows", "-1"}, SCOPE}},
+     FC_NEED_SPANS | FC_NEED_LAYER, NULL, NULL, {{"weights", ""}, {"segments", "auto"}, {"positions", "auto"}, {"min_windows", "-1"}, SCOPE}},
 };
 #define N_DEFS ((int)(sizeof defs / sizeof defs[0]))
 
@@ -226,10 +230,27 @@ double fc_compress_ratio(const fc_compress_method *m) {
 }
 
 bool fc_compress_renumbers_positions(const fc_compress_method *m) {
-    return m->ccm && fc_ccm_get_config(m->ccm)->position_rule == FC_CCM_POS_COMPRESSED;
+    if (!m->ccm) return false;
+    int rule = m->o.positions > 0 ? m->o.positions - 1 : (int)fc_ccm_get_config(m->ccm)->position_rule;
+    return rule == FC_CCM_POS_COMPRESSED;
+}
+
+fc_err fc_compress_check_model(const fc_compress_method *m, int n_layers, int head_dim) {
+    if (!m->ccm) return FC_OK;
+    const fc_ccm_config *c = fc_ccm_get_config(m->ccm);
+    if (c->n_layers != n_layers || c->head_dim != head_dim)
+        return fc_err_set(FC_EINVAL, "%s: a CCM checkpoint for %d layers of head dim %d; the model has %d layers of "
+                                     "head dim %d", m->o.weights, c->n_layers, c->head_dim, n_layers, head_dim);
+    return FC_OK;
 }
 
 bool fc_compress_uniform_length(const fc_compress_method *m) { return m->def->budget == NULL; }
+
+int fc_compress_layer_budget(const fc_compress_method *m, int S, int layer, int n_layers) {
+    if (!m->def->score) return -1;
+    fc_compress_inputs in = {.S = S, .layer = layer, .n_layers = n_layers};
+    return m->def->budget ? m->def->budget(&m->o, &in, S) : fc_compress_n_kept(S, fc_compress_cr(m->o.ratio));
+}
 
 double fc_compress_kvpress_ratio(const fc_compress_method *m) { return fc_compress_cr(fc_compress_ratio(m)); }
 

@@ -100,8 +100,12 @@ int fc_compress_window(const fc_compress_method *m);     /* queries of FC_NEED_Q
 int fc_compress_qstats_skip(const fc_compress_method *m); /* `skip` for fc_compress_qstats_compute */
 double fc_compress_ratio(const fc_compress_method *m);   /* "x" form; ccm: its window cf */
 /* True when tokens after compression should take positions from the compressed length (a CCM checkpoint
- * trained that way, position_rule "compressed"); false: they continue from the original length. */
+ * trained that way, position_rule "compressed", unless the spec's positions= overrides it); false: they
+ * continue from the original length. */
 bool fc_compress_renumbers_positions(const fc_compress_method *m);
+/* Whether the method fits a model of n_layers layers and head_dim: a CCM checkpoint must have been made for
+ * exactly those (FC_EINVAL naming the checkpoint and both layouts); other methods fit any model. */
+fc_err fc_compress_check_model(const fc_compress_method *m, int n_layers, int head_dim);
 /* False for methods whose kept count varies by layer (pyramidkv): the pool then holds each layer at its
  * own length (kv_pool.h per-layer block tables). */
 bool fc_compress_uniform_length(const fc_compress_method *m);
@@ -121,6 +125,11 @@ fc_err fc_compress_scores(const fc_compress_method *m, const fc_compress_inputs 
  * Allocates st->mean and st->cov (free with fc_compress_qstats_free). */
 fc_err fc_compress_qstats_compute(fc_compress_qstats *st, const float *q, int H, int S, int D, int skip);
 void fc_compress_qstats_free(fc_compress_qstats *st);
+
+/* Entries per kv head a scorer keeps in `layer` (of n_layers) of a prefix of S candidate tokens (scope=all;
+ * with scope=image, S is the image tokens' count): kvpress's compute_n_kept, or PyramidKV's per-layer budget.
+ * -1 for mergers (ccm), whose output length depends on the segments. */
+int fc_compress_layer_budget(const fc_compress_method *m, int S, int layer, int n_layers);
 
 /* kvpress's compute_n_kept: max(1, (int)(S * (1 - cr))), 0 when cr >= 1. */
 int fc_compress_n_kept(int S, double compression_ratio);

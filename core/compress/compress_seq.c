@@ -15,24 +15,36 @@ static size_t layer_bytes(const fc_kv_pool *pool, const int *len) {
     return b;
 }
 
-fc_err fc_compress_sequence(fc_kv_pool *pool, int seq, const fc_compress_method *m, int n_q_heads,
+fc_err fc_compress_sequence(fc_kv_pool *pool, fc_kv_handle seq, const fc_compress_method *m, int n_q_heads,
                             const fc_compress_span *spans, int n_spans, fc_compress_extras_fn extras, void *ctx,
                             fc_compress_seq_result *res) {
     double t0 = fc_time_now();
-    if (!fc_kv_seq_live(pool, seq)) return fc_err_set(FC_EINVAL, "compress: sequence %d is not live", seq);
+    if (!fc_kv_seq_live(pool, seq))
+        return fc_err_set(FC_EINVAL, "compress: sequence %u#%u is not live (stale or swapped out)", seq.slot, seq.gen);
+    if (!fc_kv_pool_owned(pool))
+        return fc_err_set(FC_EINVAL, "compress: called from a thread that does not own the kv pool");
     const int L = pool->p.n_layers, Hkv = pool->p.n_kv_heads, D = pool->p.head_dim, Smax = fc_kv_seq_len(pool, seq);
-    if (Smax < 1) return fc_err_set(FC_EINVAL, "compress: sequence %d is empty", seq);
+    if (Smax < 1) return fc_err_set(FC_EINVAL, "compress: sequence %u#%u is empty", seq.slot, seq.gen);
+    FC_TRY(fc_compress_check_model(m, L, D)); /* a CCM for another model: no layer of it may run */
     size_t n;
     if (!fc_mul_size((size_t)Hkv * Smax, (size_t)D, &n)) return fc_err_set(FC_ENOMEM, "compress: KV size overflows");
     float *k = fc_malloc(n * sizeof(float), "compress K"), *v = fc_malloc(n * sizeof(float), "compress V");
-    float *ko = fc_malloc(n * sizeof(float), "compress K out"), *vo = fc_malloc(n * sizeof(float), "compress V out");
     int32_t *kept = fc_malloc(sizeof(int32_t) * (size_t)Hkv * Smax, "compress kept");
     int *before = fc_calloc((size_t)L, sizeof(int), "compress lengths"), *after = fc_calloc((size_t)L, sizeof(int), "compress lengths");
-    fc_err e = k && v && ko && vo && kept && before && after ? FC_OK : FC_ENOMEM;
+    /* every layer's result is kept in scratch until all succeeded: only then does the pool change */
+    float **ko = fc_calloc((size_t)L, sizeof(float *), "compress K out"), **vo = fc_calloc((size_t)L, sizeof(float *), "compress V out");
+    fc_err e = k && v && kept && before && after && ko && vo ? FC_OK : FC_ENOMEM;
     for (int l = 0; l < L && !e; l++) {
         const int S = before[l] = fc_kv_seq_layer_len(pool, seq, l);
         if (S < 1) {
-            e = fc_err_set(FC_EINVAL, "compress: sequence %d: layer %d is empty", seq, l);
+            e = fc_err_set(FC_EINVAL, "compress: sequence %u#%u: layer %d is empty", seq.slot, seq.gen, l);
+            break;
+        }
+        size_t nl = (size_t)Hkv * S * D;
+        ko[l] = fc_malloc(nl * sizeof(float), "compress K out");
+        vo[l] = fc_malloc(nl * sizeof(float), "compress V out");
+        if (!ko[l] || !vo[l]) {
+            e = FC_ENOMEM;
             break;
         }
         e = fc_kv_gather_layer(pool, seq, l, k, v);
@@ -40,14 +52,25 @@ fc_err fc_compress_sequence(fc_kv_pool *pool, int seq, const fc_compress_method 
                                  .n_layers = L, .spans = spans, .n_spans = n_spans};
         if (!e && extras) e = extras(ctx, l, &in);
         in.k = k, in.v = v, in.S = S, in.Hkv = Hkv, in.D = D, in.layer = l, in.n_layers = L; /* ours, not theirs */
-        fc_compress_output o = {ko, vo, kept, 0, false};
-        if (!e) e = fc_err_prefix(fc_compress_layer(m, &in, &o), "sequence %d", seq);
-        if (!e) e = fc_kv_write_layer(pool, seq, l, ko, vo, o.n_out);
-        /* this layer's surplus blocks go back now: the peak stays at one layer's worth of slack */
-        if (!e) e = fc_kv_truncate_layer(pool, seq, l, o.n_out);
+        fc_compress_output o = {ko[l], vo[l], kept, 0, false};
+        if (!e) e = fc_err_prefix(fc_compress_layer(m, &in, &o), "sequence %u#%u", seq.slot, seq.gen);
+        if (!e && (o.n_out < 0 || o.n_out > S))
+            e = fc_err_set(FC_EINVAL, "compress: layer %d: %d entries out of %d", l, o.n_out, S);
         after[l] = o.n_out;
+        /* keep only what the layer kept: the scratch peak is the compressed cache, not L full layers */
+        if (!e && o.n_out < S) {
+            size_t keep = (size_t)Hkv * (o.n_out > 0 ? o.n_out : 1) * D * sizeof(float);
+            float *a = fc_realloc(ko[l], keep, "compress K out"), *b = a ? fc_realloc(vo[l], keep, "compress V out") : NULL;
+            if (a) ko[l] = a;
+            if (b) vo[l] = b;
+            if (!a || !b) e = FC_ENOMEM;
+        }
     }
-    free(k), free(v), free(ko), free(vo), free(kept);
+    free(k), free(v), free(kept);
+    if (!e) e = fc_err_prefix(fc_kv_seq_replace(pool, seq, after, (const float *const *)ko, (const float *const *)vo),
+                              "compress");
+    for (int l = 0; ko && vo && l < L; l++) free(ko[l]), free(vo[l]);
+    free(ko), free(vo);
     int next = fc_kv_seq_next_pos(pool, seq), longest = 0, shortest = e ? 0 : after[0];
     int64_t sum_before = 0, sum_after = 0;
     for (int l = 0; l < L && !e; l++) {
@@ -56,7 +79,7 @@ fc_err fc_compress_sequence(fc_kv_pool *pool, int seq, const fc_compress_method 
         sum_before += before[l], sum_after += after[l];
     }
     if (!e && fc_compress_renumbers_positions(m)) { /* ccm trained on renumbered positions: one length */
-        e = fc_kv_seq_set_next_pos(pool, seq, longest);
+        FC_ASSERT(fc_kv_seq_set_next_pos(pool, seq, longest) == FC_OK); /* live and owned: checked above */
         next = longest;
     }
     if (!e && res) {

@@ -1,6 +1,7 @@
 /* compress_seq.h: applies a compression method to one sequence of the paged KV pool, layer by layer:
- * gather the layer's K, V as contiguous [Hkv, len, D] f32, compress, write the shorter result back, and
- * truncate that layer so its surplus blocks return to the pool at once.
+ * gather the layer's K, V as contiguous [Hkv, len, D] f32 and compress it into scratch; once every layer
+ * succeeded, the shorter results replace the sequence's entries and each layer's surplus blocks return to
+ * the pool at once.
  *
  * Per-layer lengths: every layer of a pool sequence has its own block table (kv_pool.h), so a method that
  * keeps a different count per layer (PyramidKV's pyramid budget) frees exactly the blocks of each layer,
@@ -35,9 +36,14 @@ typedef struct {
 } fc_compress_seq_result;
 
 /* Compresses sequence `seq` (every layer, each at its own length) with `m`. n_q_heads: the model's query
- * heads (H), used when extras does not set it. On error layers before the failing one may already be
- * rewritten and truncated: the caller should free the sequence. res may be NULL. */
-fc_err fc_compress_sequence(fc_kv_pool *pool, int seq, const fc_compress_method *m, int n_q_heads,
+ * heads (H), used when extras does not set it. res may be NULL.
+ * All or nothing: every layer is compressed into scratch host memory first (peak: the compressed cache,
+ * one full layer more while a layer is worked on), and only when all succeeded are the sequence's tables
+ * replaced at once (fc_kv_seq_replace; shared prefix blocks are copied, never overwritten). On any error
+ * (a method failing on layer 7, out of memory, a pool too full to copy shared blocks) the sequence is
+ * exactly as it was: its request can go on uncompressed or be retried. Owner thread of the pool only
+ * (kv_pool.h, THREADS). */
+fc_err fc_compress_sequence(fc_kv_pool *pool, fc_kv_handle seq, const fc_compress_method *m, int n_q_heads,
                             const fc_compress_span *spans, int n_spans, fc_compress_extras_fn extras, void *ctx,
                             fc_compress_seq_result *res);
 

@@ -24,6 +24,7 @@ typedef struct {
     int scope;         /* fc_compress_scope */
     int min_windows;   /* ccm: segments with fewer windows stay raw; -1 = the checkpoint's */
     int segments;      /* ccm: 0 = the checkpoint's rule, else 1 + fc_ccm_seg_rule */
+    int positions;     /* ccm: 0 = the checkpoint's position_rule, else 1 + fc_ccm_pos_rule */
     char weights[512]; /* ccm: checkpoint path */
 } fc_compress_opts;
 

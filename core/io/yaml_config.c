@@ -17,7 +17,6 @@
 #include "core/base/mem.h"
 #include "core/base/file.h"
 
-#define YAML_MAX_BYTES (16u << 20) /* a run config is a few KiB */
 #define MAX_FIELDS 64              /* per section: the duplicate check keeps one bit per row */
 #define PATH_CAP 256
 
@@ -427,11 +426,42 @@ static fc_err parser_error(const yaml_parser_t *p, const char *name, const char 
                       p->problem ? p->problem : "unknown problem");
 }
 
+/* Walks buf as libyaml events, without building nodes, and stops at the first collection that opens past
+ * FC_YAML_MAX_DEPTH levels, or at a syntax error. The scanner's cost per token grows with the flow depth
+ * reached so far, so stopping at the bound keeps a hostile file linear in its size. */
+static fc_err check_depth(const char *name, const char *buf, size_t len) {
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) return fc_err_set(FC_ENOMEM, "%s: cannot start the YAML parser", name);
+    yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+    fc_err e = FC_OK;
+    int depth = 0;
+    for (bool done = false; !done && !e;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) {
+            e = parser_error(&p, name, buf, len);
+            break;
+        }
+        if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+            if (++depth > FC_YAML_MAX_DEPTH)
+                e = fc_err_set(FC_EFORMAT, "%s:%zu:%zu: nesting depth %d is over the limit of %d (a config nests a "
+                                           "few levels)",
+                               name, ev.start_mark.line + 1, ev.start_mark.column + 1, depth, FC_YAML_MAX_DEPTH);
+        } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        done = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&p);
+    return e;
+}
+
 /* Loads the single document of buf into *doc (the caller deletes it). Empty or multi-document input is
- * an error. */
+ * an error, and so are a file over FC_YAML_MAX_BYTES and nesting past FC_YAML_MAX_DEPTH. */
 static fc_err load_document(yaml_document_t *doc, const char *name, const char *buf, size_t len) {
-    if (len > YAML_MAX_BYTES)
-        return fc_err_set(FC_EFORMAT, "%s: %zu bytes is too large for a config (limit %u)", name, len, YAML_MAX_BYTES);
+    if (len > FC_YAML_MAX_BYTES)
+        return fc_err_set(FC_EFORMAT, "%s: %zu bytes is too large for a config (limit %u)", name, len, FC_YAML_MAX_BYTES);
+    FC_TRY(check_depth(name, buf, len));
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) return fc_err_set(FC_ENOMEM, "%s: cannot start the YAML parser", name);
     yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
@@ -488,7 +518,7 @@ fc_err fc_yaml_parse(const fc_yaml_field *schema, void *obj, const char *name, c
 fc_err fc_yaml_load(const fc_yaml_field *schema, void *obj, const char *path) {
     char *buf = NULL;
     size_t len = 0;
-    fc_err e = fc_file_read(path, YAML_MAX_BYTES, "a config", &buf, &len);
+    fc_err e = fc_file_read(path, FC_YAML_MAX_BYTES, "a config", &buf, &len);
     if (e) {
         if (fc_yaml_defaults(schema, obj) == FC_OK) fc_yaml_free(schema, obj); /* pointers zeroed: free is safe */
         return e;
@@ -503,7 +533,7 @@ fc_err fc_yaml_peek_scalar(const char *path, const char *key, char **out, size_t
     if (line) *line = 0;
     char *buf = NULL;
     size_t len = 0;
-    FC_TRY(fc_file_read(path, YAML_MAX_BYTES, "a config", &buf, &len));
+    FC_TRY(fc_file_read(path, FC_YAML_MAX_BYTES, "a config", &buf, &len));
     yaml_document_t doc;
     fc_err e = len ? load_document(&doc, path, buf, len) : fc_err_set(FC_EFORMAT, "%s: file is empty", path);
     free(buf);

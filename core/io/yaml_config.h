@@ -30,6 +30,14 @@
 
 #include "core/base/err.h"
 
+/* Bounds on a config file, checked before any document is built. A run config is a few KiB and nests a
+ * few levels (section, list of sections, their keys); libyaml's scanner is quadratic in the flow nesting
+ * depth (100,000 nested '[' took 72 s), so the file is first walked as an event stream that stops at the
+ * first collection deeper than FC_YAML_MAX_DEPTH, with "<file>:<line>:<col>: nesting depth 33 is over the
+ * limit of 32". */
+#define FC_YAML_MAX_BYTES (1u << 20)
+#define FC_YAML_MAX_DEPTH 32
+
 typedef enum {
     FC_YAML_INT = 0,
     FC_YAML_DOUBLE,

@@ -82,6 +82,22 @@ static void sort_desc(float *val, int32_t *idx, int n) {
     }
 }
 
+/* softmax(logits / T) when the best scaled score is infinite: a +inf logit, or logit / T past FLT_MAX for
+ * a tiny T (+inf for a positive logit, -inf for a negative one, so with all logits negative every score is
+ * -inf). The distribution's limit puts all mass on the candidates with the best scaled score and, among
+ * those, the best raw logit (as T -> 0, the argmax); exact ties are drawn uniformly. n >= 1 candidates in
+ * s->val / s->idx, mx the best of s->val. */
+static int32_t sample_infinite(const float *logits, int n, float mx, fc_rng *rng, fc_sampler *s) {
+    float best = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (s->val[i] == mx && logits[s->idx[i]] > best) best = logits[s->idx[i]];
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (s->val[i] == mx && logits[s->idx[i]] == best) s->idx[m++] = s->idx[i];
+    if (m <= 1) return s->idx[0];
+    return s->idx[(int)(fc_rng_uniform(rng) * m)];
+}
+
 int32_t fc_sample(const float *logits, int V, const fc_gen_params *p, fc_rng *rng, fc_sampler *s) {
     if (!(p->temperature > 0)) return argmax(logits, V);
     /* candidates: finite scores only, scaled by 1/temperature */
@@ -94,6 +110,9 @@ int32_t fc_sample(const float *logits, int V, const fc_gen_params *p, fc_rng *rn
     float mx = s->val[0];
     for (int i = 1; i < n; i++)
         if (s->val[i] > mx) mx = s->val[i];
+    /* an infinite best score leaves no finite differences to exponentiate (inf - inf is NaN, which used to
+     * empty the candidate list and read idx[-1]: issue 10, defect 1) */
+    if (!isfinite(mx)) return sample_infinite(logits, n, mx, rng, s);
     int m = 0;
     for (int i = 0; i < n; i++)
         if (s->val[i] - mx > -27.7f) s->val[m] = s->val[i], s->idx[m++] = s->idx[i];
@@ -145,11 +164,11 @@ fc_err fc_generate(fc_llm *m, fc_kv_pool *kv, fc_gen_request *reqs, int B, const
     if (p->top_p <= 0 || p->top_k < 0 || p->temperature != p->temperature)
         return fc_err_set(FC_EINVAL, "generate: top_p %g (want (0, 1]), top_k %d (want >= 0)", p->top_p, p->top_k);
     int V = m->cfg.vocab_size;
-    int *seq = fc_malloc((size_t)B * sizeof(int), "generate");
+    fc_kv_handle *seq = fc_malloc((size_t)B * sizeof *seq, "generate");
     int *active = fc_malloc((size_t)B * sizeof(int), "generate");
     int32_t *tok = fc_malloc((size_t)B * sizeof(int32_t), "generate");
     fc_rng *rng = fc_malloc((size_t)B * sizeof(fc_rng), "generate");
-    int *seqs_now = fc_malloc((size_t)B * sizeof(int), "generate");
+    fc_kv_handle *seqs_now = fc_malloc((size_t)B * sizeof *seqs_now, "generate");
     fc_llm_seq_input *in = fc_malloc((size_t)B * sizeof *in, "generate");
     float *logits = fc_malloc((size_t)B * (size_t)V * sizeof(float), "generate logits");
     fc_sampler smp = {0};
@@ -158,12 +177,12 @@ fc_err fc_generate(fc_llm *m, fc_kv_pool *kv, fc_gen_request *reqs, int B, const
         e = e ? e : FC_ENOMEM;
         goto done;
     }
-    for (int b = 0; b < B; b++) seq[b] = -1;
+    for (int b = 0; b < B; b++) seq[b] = FC_KV_NONE;
     for (int b = 0; b < B; b++) {
         if ((e = fc_kv_seq_create(kv, &seq[b]))) goto done;
         reqs[b].n_out = 0;
         reqs[b].hit_eos = false;
-        fc_rng_seed(&rng[b], p->seed, (uint64_t)b);
+        fc_rng_seed(&rng[b], p->seed, p->streams ? p->streams[b] : (uint64_t)b);
         in[b] = (fc_llm_seq_input){.seq = seq[b], .ids = reqs[b].prompt, .n = reqs[b].n_prompt,
                                    .embeds = reqs[b].embeds, .embeds_start = reqs[b].embeds_start,
                                    .n_embeds = reqs[b].n_embeds};
@@ -173,8 +192,8 @@ fc_err fc_generate(fc_llm *m, fc_kv_pool *kv, fc_gen_request *reqs, int B, const
     for (int b = 0; b < B; b++) {
         int32_t t = fc_sample(logits + (size_t)b * V, V, p, &rng[b], &smp);
         if (take(&reqs[b], p, t)) {
-            fc_kv_seq_free(kv, seq[b]);
-            seq[b] = -1;
+            FC_ASSERT(fc_kv_seq_free(kv, seq[b]) == FC_OK);
+            seq[b] = FC_KV_NONE;
         } else {
             active[n_active++] = b;
         }
@@ -191,8 +210,8 @@ fc_err fc_generate(fc_llm *m, fc_kv_pool *kv, fc_gen_request *reqs, int B, const
             int b = active[i];
             int32_t t = fc_sample(logits + (size_t)i * V, V, p, &rng[b], &smp);
             if (take(&reqs[b], p, t)) {
-                fc_kv_seq_free(kv, seq[b]);
-                seq[b] = -1;
+                FC_ASSERT(fc_kv_seq_free(kv, seq[b]) == FC_OK);
+                seq[b] = FC_KV_NONE;
             } else {
                 active[still++] = b;
             }
@@ -201,7 +220,7 @@ fc_err fc_generate(fc_llm *m, fc_kv_pool *kv, fc_gen_request *reqs, int B, const
     }
 done:
     for (int b = 0; seq && b < B; b++)
-        if (seq[b] >= 0) fc_kv_seq_free(kv, seq[b]);
+        fc_kv_seq_free(kv, seq[b]); /* FC_KV_NONE: nothing */
     fc_sampler_free(&smp);
     free(seq);
     free(active);

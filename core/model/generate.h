@@ -33,7 +33,15 @@ typedef struct {
     uint64_t seed;
     const int32_t *eos_ids;   /* generation stops after emitting one of these (not copied to out) */
     int n_eos;
+    const uint64_t *streams;  /* (B) RNG stream of each request; NULL: its index in the batch. A file of
+                                 prompts run in batches gives each stream 0, so that every prompt draws as
+                                 it would alone */
 } fc_gen_params;
+
+/* The smallest positive temperature the CLIs accept: below it, logit / temperature overflows float for
+ * logits of magnitude FLT_MAX * 1e-6 ~ 3e32 and less, so sampling would no longer follow the softmax. Real
+ * models' logits are many orders smaller, so 1e-6 is already greedy in effect; use 0 for greedy. */
+#define FC_SAMPLE_MIN_TEMPERATURE 1e-6
 
 /* Scratch for fc_sample: 2 * V floats' worth, owned by the caller so a decode loop does not allocate. */
 typedef struct {
@@ -46,8 +54,11 @@ fc_err fc_sampler_init(fc_sampler *s, int V);
 void fc_sampler_free(fc_sampler *s);
 
 /* Picks the next token from logits (V) under p (its sampling fields); s may be NULL when p is greedy
- * (temperature <= 0). Never fails for V >= 1 and a
- * sampler of at least V; NaN logits are never picked unless all are NaN (then token 0). */
+ * (temperature <= 0). Never fails for V >= 1 and a sampler of at least V, for any positive temperature:
+ * when logit / temperature is infinite (a +inf logit, or a temperature so small that the quotient
+ * overflows float) it draws from the limit distribution, the best raw logit among the best scaled ones
+ * (ties uniformly), never reading outside its buffers (issue 10, defect 1). NaN logits are never picked
+ * unless all are NaN (then token 0). */
 int32_t fc_sample(const float *logits, int V, const fc_gen_params *p, fc_rng *rng, fc_sampler *s);
 
 /* One request of a batch. */

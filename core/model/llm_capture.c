@@ -21,7 +21,8 @@ fc_err fc_llm_capture_create_ext(fc_llm_capture **out, const fc_llm *m, unsigned
     fc_llm_capture *c = fc_calloc(1, sizeof *c, "capture");
     if (!c) return FC_ENOMEM;
     *c = (fc_llm_capture){.what = what, .window = (what & FC_NEED_QWINDOW) ? window : 0, .skip = skip,
-                          .L = cfg->num_layers, .H = cfg->num_heads, .Hkv = cfg->num_kv_heads, .D = cfg->head_dim};
+                          .L = cfg->num_layers, .H = cfg->num_heads, .Hkv = cfg->num_kv_heads, .D = cfg->head_dim,
+                          .scratch_bytes = FC_LLM_CAPTURE_SCRATCH_DEFAULT};
     size_t L = (size_t)c->L, H = (size_t)c->H, D = (size_t)c->D;
     bool ok = (c->n_keys = fc_calloc(L, sizeof(int), "capture")) &&
               (c->inv_freq = fc_malloc(D / 2 * sizeof(float) + 1, "capture inv_freq"));
@@ -102,25 +103,32 @@ fc_err fc_llm_capture_pre_rope(fc_llm_capture *c, int layer, const float *q, int
 static fc_err attn_sums(fc_llm_capture *c, int layer, const float *q, int n, const float *k, int S) {
     const int H = c->H, Hkv = c->Hkv, D = c->D, group = H / Hkv;
     const float scale = 1.0f / sqrtf((float)D);
-    float *p = fc_malloc(sizeof(float) * (size_t)n * S, "capture attention scores");
+    /* the scores of `rows` queries at a time (rows x S floats within c->scratch_bytes, at least one row): the
+     * same per-query arithmetic in the same order as all n at once, so chunking changes no bit of the sums */
+    size_t fit = c->scratch_bytes / (sizeof(float) * (size_t)S);
+    int rows = fit < 1 ? 1 : fit < (size_t)n ? (int)fit : n;
+    float *p = fc_malloc(sizeof(float) * (size_t)rows * S, "capture attention scores");
     double *acc = fc_malloc(sizeof(double) * (size_t)S, "capture attention sums");
     if (!p || !acc) {
         free(p), free(acc);
         return FC_ENOMEM;
     }
     for (int h = 0; h < H; h++) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, S, D, 1.0f, q + (size_t)h * D, H * D,
-                    k + (size_t)(h / group) * D, Hkv * D, 0.0f, p, S);
         memset(acc, 0, sizeof(double) * S);
-        for (int t = 0; t < n; t++) {
-            float *r = p + (size_t)t * S, mx = -INFINITY, sum = 0.0f;
-            int vis = S - n + t + 1;
-            for (int j = 0; j < vis; j++) {
-                r[j] *= scale;
-                if (r[j] > mx) mx = r[j];
+        for (int t0 = 0; t0 < n; t0 += rows) {
+            int nr = n - t0 < rows ? n - t0 : rows;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, S, D, 1.0f, q + (size_t)t0 * H * D + (size_t)h * D,
+                        H * D, k + (size_t)(h / group) * D, Hkv * D, 0.0f, p, S);
+            for (int t = t0; t < t0 + nr; t++) {
+                float *r = p + (size_t)(t - t0) * S, mx = -INFINITY, sum = 0.0f;
+                int vis = S - n + t + 1;
+                for (int j = 0; j < vis; j++) {
+                    r[j] *= scale;
+                    if (r[j] > mx) mx = r[j];
+                }
+                for (int j = 0; j < vis; j++) sum += (r[j] = expf(r[j] - mx));
+                for (int j = 0; j < vis; j++) acc[j] += r[j] / sum;
             }
-            for (int j = 0; j < vis; j++) sum += (r[j] = expf(r[j] - mx));
-            for (int j = 0; j < vis; j++) acc[j] += r[j] / sum;
         }
         float *dst = c->attn_sum[layer] + (size_t)h * S;
         for (int j = 0; j < S; j++) dst[j] = (float)acc[j];
@@ -129,7 +137,8 @@ static fc_err attn_sums(fc_llm_capture *c, int layer, const float *q, int n, con
     return FC_OK;
 }
 
-fc_err fc_llm_capture_post_rope(fc_llm_capture *c, int layer, const float *q, int n, const fc_kv_pool *kv, int seq) {
+fc_err fc_llm_capture_post_rope(fc_llm_capture *c, int layer, const float *q, int n, const fc_kv_pool *kv,
+                                fc_kv_handle seq) {
     const int H = c->H, D = c->D;
     int S = fc_kv_seq_layer_len(kv, seq, layer) + n; /* the call's entries are written, not yet committed */
     c->n_keys[layer] = S;
@@ -143,6 +152,8 @@ fc_err fc_llm_capture_post_rope(fc_llm_capture *c, int layer, const float *q, in
     }
     if (c->what & FC_NEED_ATTN_SUM) {
         size_t need = (size_t)H * S;
+        if (need > INT32_MAX)
+            return fc_err_set(FC_ENOMEM, "capture: layer %d: attention sums of %d heads x %d keys", layer, H, S);
         if (need > (size_t)c->attn_cap[layer]) {
             float *a = fc_realloc(c->attn_sum[layer], need * sizeof(float), "capture attn_sum");
             if (!a) return FC_ENOMEM;

@@ -33,6 +33,10 @@
  * Accumulation is in double, softmax in f32 as HF's eager attention; tests/unit/test_llm_capture.c checks
  * every record against transformers + kvpress within 1e-5.
  *
+ * Memory: q_window, qstats and attn_sum (L x H x S floats) are kept until fc_llm_capture_free; while a
+ * layer is recorded, attn_sum also needs the layer's keys (S x Hkv x D floats) and a score scratch capped
+ * at scratch_bytes (chunks of queries), so a long prefill no longer needs n x S floats per layer.
+ *
  * Ownership: the capture owns all its buffers; fc_llm_capture_extras hands out pointers into them, valid
  * until fc_llm_capture_free. Not thread-safe; one capture per sequence of a forward call.
  */
@@ -58,7 +62,12 @@ struct fc_llm_capture {
     float **attn_sum;      /* [L] -> [H, n_keys[l]] */
     int *attn_cap;         /* [L] floats allocated in attn_sum[l] */
     float *inv_freq;       /* [D/2] */
+    size_t scratch_bytes;  /* cap on attn_sum's score scratch (queries x keys floats), default below */
 };
+
+/* attn_sum scores a chunk of queries at a time within this many bytes (at least one query row), instead
+ * of all n x S at once (4 GiB for a 32k-token prefill); the sums are the same bit for bit. */
+#define FC_LLM_CAPTURE_SCRATCH_DEFAULT ((size_t)64 << 20)
 
 /* Creates a capture of what `method` needs (fc_compress_needs, _window, _qstats_skip) for model m. A
  * method needing none of the captured inputs gives a capture that records nothing. Errors: FC_ENOMEM
@@ -80,6 +89,7 @@ fc_err fc_llm_capture_extras(void *ctx, int layer, fc_compress_inputs *in);
  * from the pool (f32, already holding the call's new entries). Errors: FC_EINVAL (n <= skip for qstats),
  * FC_ENOMEM. */
 fc_err fc_llm_capture_pre_rope(fc_llm_capture *c, int layer, const float *q, int n);
-fc_err fc_llm_capture_post_rope(fc_llm_capture *c, int layer, const float *q, int n, const fc_kv_pool *kv, int seq);
+fc_err fc_llm_capture_post_rope(fc_llm_capture *c, int layer, const float *q, int n, const fc_kv_pool *kv,
+                                fc_kv_handle seq);
 
 #endif

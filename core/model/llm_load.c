@@ -87,6 +87,7 @@ fc_err fc_llm_create(fc_llm **out, const fc_llm_config *cfg, const fc_st_model *
     if (!m) return FC_ENOMEM;
     m->cfg = *cfg;
     m->weights = st;
+    m->act_keep = FC_LLM_ACT_KEEP_DEFAULT;
     fc_err e = fc_weights_llm_prefix(st, &m->prefix);
     if (e) goto fail;
     int64_t V = cfg->vocab_size, C = cfg->hidden_size;
@@ -156,6 +157,9 @@ void fc_llm_free(fc_llm *m) {
     }
     free(m->layers);
     free(m->act);
+    free(m->marks);
+    free(m->sel);
+    free(m->sel_idx);
     free(m);
 }
 

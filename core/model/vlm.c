@@ -250,15 +250,15 @@ fc_err fc_vlm_request_build(fc_vlm *m, const fc_image *images, int n_images, con
     return e;
 }
 
-fc_llm_seq_input fc_vlm_seq_input(const fc_vlm_request *req, int seq) {
+fc_llm_seq_input fc_vlm_seq_input(const fc_vlm_request *req, fc_kv_handle seq) {
     return (fc_llm_seq_input){.seq = seq, .ids = req->ids, .n = req->n_ids, .embeds = req->embeds,
                               .embeds_start = req->embeds_start, .n_embeds = req->n_embeds};
 }
 
-fc_err fc_vlm_prefill(fc_vlm *m, fc_kv_pool *kv, const fc_vlm_request *req, int seq, fc_llm_rows rows,
+fc_err fc_vlm_prefill(fc_vlm *m, fc_kv_pool *kv, const fc_vlm_request *req, fc_kv_handle seq, fc_llm_rows rows,
                       float *logits) {
     if (fc_kv_seq_live(kv, seq) && fc_kv_seq_len(kv, seq) != 0)
-        return fc_err_set(FC_EINVAL, "sequence %d is not empty (%d entries): a prompt is prefilled once", seq,
+        return fc_err_set(FC_EINVAL, "sequence %u#%u is not empty (%d entries): a prompt is prefilled once", seq.slot, seq.gen,
                           fc_kv_seq_len(kv, seq));
     fc_llm_seq_input in = fc_vlm_seq_input(req, seq);
     return fc_llm_forward(m->llm, kv, &in, 1, rows, logits, NULL);

@@ -103,12 +103,12 @@ fc_err fc_vlm_request_build(fc_vlm *m, const fc_image *images, int n_images, con
 void fc_vlm_request_free(fc_vlm_request *req); /* accepts NULL and an empty request */
 
 /* The decoder input of a request on sequence `seq` (borrows req's arrays). */
-fc_llm_seq_input fc_vlm_seq_input(const fc_vlm_request *req, int seq);
+fc_llm_seq_input fc_vlm_seq_input(const fc_vlm_request *req, fc_kv_handle seq);
 
 /* Prefills req into sequence seq (which must be live and empty) and writes the logits of its last
  * position (rows = FC_LLM_ROWS_LAST, logits (1, V)) or of every position (FC_LLM_ROWS_ALL, (n_ids, V)).
  * Errors as fc_llm_forward (a full pool leaves it unchanged). */
-fc_err fc_vlm_prefill(fc_vlm *m, fc_kv_pool *kv, const fc_vlm_request *req, int seq, fc_llm_rows rows,
+fc_err fc_vlm_prefill(fc_vlm *m, fc_kv_pool *kv, const fc_vlm_request *req, fc_kv_handle seq, fc_llm_rows rows,
                       float *logits);
 
 /* Generation parameters with the model's stop tokens; the other fields as given. */

@@ -1,15 +1,16 @@
-// backend.cu: device discovery and raw memory for the CUDA build (see kernels/backend.h).
+// backend.cu: the CUDA backend library's entry point (kernels/cuda/ops_table.h) with its device discovery
+// and raw memory. The library exports only fc_cuda_backend_register (kernels/cuda/backend.map); the
+// core reaches everything else through the table it fills.
 #include <stdio.h>
 
 #include "kernels/cuda/common.cuh"
 
 extern "C" {
-#include "kernels/backend.h"
+#include "kernels/cuda/cuda.h"
+#include "kernels/cuda/ops_table.h"
 }
 
-extern "C" bool fc_cuda_built(void) { return true; }
-
-extern "C" int fc_cuda_device_count(void) {
+static int dev_count(void) {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
         cudaGetLastError(); // clear the sticky "no driver" error so later queries stay clean
@@ -18,15 +19,11 @@ extern "C" int fc_cuda_device_count(void) {
     return n;
 }
 
-extern "C" const char *fc_cuda_describe(void) {
+static const char *dev_describe(void) {
     static char buf[256];
-    int n = fc_cuda_device_count();
-    if (n == 0) {
-        snprintf(buf, sizeof buf, "no CUDA device");
-        return buf;
-    }
     cudaDeviceProp p;
     if (cudaGetDeviceProperties(&p, 0) != cudaSuccess) {
+        cudaGetLastError();
         snprintf(buf, sizeof buf, "CUDA device 0 (properties unavailable)");
         return buf;
     }
@@ -34,9 +31,8 @@ extern "C" const char *fc_cuda_describe(void) {
     return buf;
 }
 
-extern "C" fc_err fc_cuda_alloc(void **ptr, size_t bytes) {
+static fc_err dev_alloc(void **ptr, size_t bytes) {
     *ptr = NULL;
-    if (fc_cuda_device_count() == 0) return fc_err_set(FC_EUNSUPPORTED, "CUDA: no device available");
     cudaError_t e = cudaMalloc(ptr, bytes ? bytes : 1);
     if (e != cudaSuccess) {
         *ptr = NULL;
@@ -45,23 +41,58 @@ extern "C" fc_err fc_cuda_alloc(void **ptr, size_t bytes) {
     return FC_OK;
 }
 
-extern "C" void fc_cuda_free(void *ptr) {
+static void dev_free(void *ptr) {
     if (ptr) cudaFree(ptr);
 }
 
-extern "C" fc_err fc_cuda_memset0(void *ptr, size_t bytes) {
+static fc_err dev_memset0(void *ptr, size_t bytes) {
     FC_CUDA_TRY(cudaMemset(ptr, 0, bytes));
     return FC_OK;
 }
 
-extern "C" fc_err fc_cuda_memcpy(void *dst, bool dst_on_device, const void *src, bool src_on_device, size_t bytes) {
+static fc_err dev_memcpy(void *dst, bool dst_on_device, const void *src, bool src_on_device, size_t bytes) {
     cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
                                         : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
     FC_CUDA_TRY(cudaMemcpy(dst, src, bytes, kind));
     return FC_OK;
 }
 
-extern "C" fc_err fc_cuda_sync(void) {
+static fc_err dev_sync(void) {
     FC_CUDA_TRY(cudaDeviceSynchronize());
+    return FC_OK;
+}
+
+extern "C" __attribute__((visibility("default"))) fc_err fc_cuda_backend_register(fc_cuda_ops *ops, uint32_t abi,
+                                                                                  uint32_t size) {
+    if (abi != FC_CUDA_ABI || size != sizeof(fc_cuda_ops))
+        return fc_err_set(FC_EUNSUPPORTED, "backend ABI %u (table of %u bytes), the program wants ABI %u (%u bytes): "
+                                           "rebuild both with make",
+                          (unsigned)FC_CUDA_ABI, (unsigned)sizeof(fc_cuda_ops), (unsigned)abi, (unsigned)size);
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return fc_err_set(FC_EUNSUPPORTED, "no usable CUDA device: cudaGetDeviceCount: %s", cudaGetErrorString(e));
+    }
+    if (n == 0) return fc_err_set(FC_EUNSUPPORTED, "no usable CUDA device: the driver lists none");
+    *ops = fc_cuda_ops{};
+    ops->abi = FC_CUDA_ABI;
+    ops->size = sizeof(fc_cuda_ops);
+    ops->device_count = dev_count;
+    ops->describe = dev_describe;
+    ops->alloc = dev_alloc;
+    ops->free = dev_free;
+    ops->memset0 = dev_memset0;
+    ops->memcpy = dev_memcpy;
+    ops->sync = dev_sync;
+    ops->linear = fc_cuda_linear;
+    ops->rmsnorm = fc_cuda_rmsnorm;
+    ops->layernorm = fc_cuda_layernorm;
+    ops->act = fc_cuda_act;
+    ops->silu_mul = fc_cuda_silu_mul;
+    ops->add = fc_cuda_add;
+    ops->embedding = fc_cuda_embedding;
+    ops->rope = fc_cuda_rope;
+    ops->attention = fc_cuda_attention;
     return FC_OK;
 }

@@ -1,5 +1,6 @@
-/* cuda.h: the CUDA kernels behind kernels/ops.h, on raw device pointers (compiled only with nvcc; the
- * dispatchers call them under #ifdef FC_CUDA after checking shapes, dtypes and devices).
+/* cuda.h: the CUDA kernels behind kernels/ops.h, on raw device pointers, inside the backend library
+ * (compiled only with nvcc; kernels/cuda/backend.cu puts them in the table of kernels/cuda/ops_table.h,
+ * through which the dispatchers call them after checking shapes, dtypes and devices).
  *
  * Activations (adt) are f32, f16 or bf16, one dtype per call; every kernel computes in f32 registers and
  * accumulates in f32, storing in adt. Parameters (weights, biases, norm scales, tables) are f32, f16 or

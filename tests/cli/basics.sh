@@ -7,7 +7,7 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_ok "$b fc-train --help" "$b/fc-train" --help
   check_grep "$b fc-train --help shows usage" '^usage: fc-train' "$TMPD/out"
   check_error "$b fc-eval unknown command" "unknown command 'frobnicate'" "$b/fc-eval" frobnicate
-  check_error "$b fc-train unknown model" "unknown model 'gpt5'" "$b/fc-train" gpt5
+  check_error "$b fc-train unknown command" "unknown command 'gpt5'" "$b/fc-train" gpt5
   check_ok "$b fc-eval version" "$b/fc-eval" version
   check_grep "$b version line" '^fastcache [0-9]+\.[0-9]+' "$TMPD/out"
 done

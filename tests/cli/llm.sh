@@ -53,6 +53,9 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_error "$b logits id outside vocab" "id 300, outside the vocabulary \[0, 300\)" "$b/fc-eval" logits --model "$FIX/llama_plain" --ids 3,300 --out "$TMPD/x.safetensors"
   check_error "$b logits missing model" "no_such_model" "$b/fc-eval" logits --model "$TMPD/no_such_model" --ids 3 --out "$TMPD/x.safetensors"
   check_error "$b generate top-p out of range" "--top-p" "$b/fc-eval" generate --model "$FIX/llama_plain" --ids 3 --top-p 1.5
+  # issue 10, defect 1: a temperature whose logit/temperature overflows float is refused, not sampled
+  check_error "$b generate tiny temperature (issue 10 defect 1)" "--temperature 1e-44: .*overflow" "$b/fc-eval" generate --model "$FIX/llama_plain" --ids 1,5,9 --max-new-tokens 4 --temperature 1e-44
+  check_ok "$b generate temperature at the floor" "$b/fc-eval" generate --model "$FIX/llama_plain" --ids 1,5,9 --max-new-tokens 4 --temperature 1e-6 --print-ids
   check_error "$b generate --text without tokenizer" "." "$b/fc-eval" generate --model "$FIX/llama_plain" --text hello
   [ -e "$TMPD/x.safetensors" ] && fail "$b a failed run left an output file" || pass "$b no output file after failures"
 done

@@ -147,7 +147,7 @@ static void test_tensor_create_copy_convert(fc_test *t) {
 
 static void test_tensor_cuda_roundtrip(fc_test *t) {
     if (fc_cuda_device_count() == 0) {
-        fc_test_skip(t, "no CUDA device");
+        fc_test_skip(t, fc_cuda_describe());
         return;
     }
     int64_t shape[1] = {1000};

@@ -184,7 +184,7 @@ static fc_kv_pool *pool_for(const fc_llm *m, int tokens) {
 static fc_err forward_all(fc_llm *m, const int32_t *ids, int n, float *logits) {
     fc_kv_pool *pool = pool_for(m, n);
     if (!pool) return FC_ENOMEM;
-    int seq;
+    fc_kv_handle seq;
     fc_err e = fc_kv_seq_create(pool, &seq);
     fc_llm_seq_input in = {.seq = seq, .ids = ids, .n = n};
     if (!e) e = fc_llm_forward(m, pool, &in, 1, FC_LLM_ROWS_ALL, logits, NULL);
@@ -203,7 +203,7 @@ static int argmax(const float *v, int n) {
 static fc_err greedy(fc_llm *m, int32_t *ids, int T, float *lg) {
     fc_kv_pool *pool = pool_for(m, T + STEPS);
     if (!pool) return FC_ENOMEM;
-    int seq;
+    fc_kv_handle seq;
     fc_err e = fc_kv_seq_create(pool, &seq);
     fc_llm_seq_input in = {.seq = seq, .ids = ids, .n = T};
     if (!e) e = fc_llm_forward(m, pool, &in, 1, FC_LLM_ROWS_LAST, lg, NULL);

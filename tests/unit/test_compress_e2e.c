@@ -27,7 +27,7 @@ static const fixture QWEN2 = {"qwen2", "tests/fixtures/compress/e2e_qwen2",
 
 /* Prefills the context into seq in one call with the method's capture on (kvpress's press sees the whole
  * context in one forward), then compresses with what it recorded. cm NULL: prefill only. */
-static fc_err prefill_and_compress(fc_llm *m, fc_kv_pool *pool, int seq, const int32_t *ctx, int n_ctx,
+static fc_err prefill_and_compress(fc_llm *m, fc_kv_pool *pool, fc_kv_handle seq, const int32_t *ctx, int n_ctx,
                                    const fc_compress_method *cm, const fc_compress_span *spans, int n_spans) {
     fc_llm_seq_input in = {.seq = seq, .ids = ctx, .n = n_ctx};
     fc_llm_capture *cap = NULL;
@@ -58,7 +58,7 @@ static void run_case(fc_test *t, const fixture *fx, const char *key, const char 
     fc_llm *m = NULL;
     fc_kv_pool *pool = NULL;
     fc_compress_method *cm = NULL;
-    int seq = -1;
+    fc_kv_handle seq = FC_KV_NONE;
     const int V = (int)want->shape[1], n_ctx = (int)ctx->shape[0], n_q = (int)q->shape[0];
     float *logits = malloc(sizeof(float) * (size_t)V * n_q);
     fc_err e = fc_llm_load(&m, fx->dir);

@@ -1,6 +1,7 @@
 /* test_compress_seq.c: a compression method applied to a sequence of the paged KV pool: the cache becomes
  * the method's output in every layer, surplus blocks return to the pool at once (per layer for PyramidKV),
  * positions follow the rule. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,7 @@ static fc_err window_extras(void *ctx, int layer, fc_compress_inputs *in) {
 
 typedef struct {
     fc_kv_pool *pool;
-    int seq;
+    fc_kv_handle seq;
     float *k[L], *v[L]; /* the originals [HKV, S, D] */
 } fixture;
 
@@ -151,14 +152,82 @@ static void test_refusals(fc_test *t) {
     fc_compress_method *m;
     FC_CHECK(t, fc_compress_create("snapkv:window=8", &m) == FC_OK, "%s", fc_errmsg());
     FC_CHECK(t, fc_compress_sequence(fx.pool, fx.seq, m, HKV, NULL, 0, NULL, NULL, NULL) == FC_EINVAL &&
-                    strstr(fc_errmsg(), "sequence 0: snapkv: layer 0: needs the last 8 queries"), "%s", fc_errmsg());
+                    strstr(fc_errmsg(), "sequence 0#1: snapkv: layer 0: needs the last 8 queries"), "%s", fc_errmsg());
     FC_CHECK(t, fc_kv_seq_len(fx.pool, fx.seq) == S, "a refused call changed the length");
-    FC_CHECK(t, fc_compress_sequence(fx.pool, 3, m, HKV, NULL, 0, NULL, NULL, NULL) == FC_EINVAL, "dead sequence");
+    FC_CHECK(t, fc_compress_sequence(fx.pool, (fc_kv_handle){3, 1}, m, HKV, NULL, 0, NULL, NULL, NULL) == FC_EINVAL, "dead sequence");
+    fc_compress_free(m);
+    teardown(&fx);
+}
+
+typedef struct {
+    fixture *fx;
+    const fc_compress_method *m;
+    fc_err e;
+} compress_job;
+
+static void *compress_thread(void *arg) {
+    compress_job *j = arg;
+    j->e = fc_compress_sequence(j->fx->pool, j->fx->seq, j->m, HKV, NULL, 0, window_extras, NULL, NULL);
+    return NULL;
+}
+
+/* extras that fail on layer 1, after layer 0 was compressed (a method's error midway) */
+static fc_err failing_extras(void *ctx, int layer, fc_compress_inputs *in) {
+    (void)ctx;
+    if (layer == 1) return fc_err_set(FC_EINVAL, "extras: layer 1 refused");
+    return window_extras(NULL, layer, in);
+}
+
+/* All or nothing (issue 10): a compression that fails on layer 1 leaves layer 0 (and everything else) as
+ * it was, so the request can go on; a forked sequence sharing the blocks keeps its entries when the other
+ * is compressed; the next compression succeeds as if nothing had happened. */
+static void test_compress_all_or_nothing(fc_test *t) {
+    fixture fx;
+    if (!setup(t, &fx, 5)) return;
+    fc_compress_method *m;
+    FC_CHECK(t, fc_compress_create("snapkv:window=8,ratio=4", &m) == FC_OK, "%s", fc_errmsg());
+    fc_kv_handle f;
+    FC_CHECK(t, fc_kv_seq_fork(fx.pool, fx.seq, &f) == FC_OK, "%s", fc_errmsg());
+    fc_kv_stats st0, st;
+    fc_kv_pool_stats(fx.pool, &st0);
+    fc_err e = fc_compress_sequence(fx.pool, fx.seq, m, HKV, NULL, 0, failing_extras, NULL, NULL);
+    FC_CHECK(t, e == FC_EINVAL && strstr(fc_errmsg(), "layer 1 refused"), "e=%d: %s", e, fc_errmsg());
+    fc_kv_pool_stats(fx.pool, &st);
+    FC_CHECK(t, st.layer_blocks_used == st0.layer_blocks_used && st.layer_blocks_shared == st0.layer_blocks_shared,
+             "a failed compression changed the pool: %d -> %d blocks", st0.layer_blocks_used, st.layer_blocks_used);
+    float *gk = malloc(sizeof(float) * HKV * S * D), *gv = malloc(sizeof(float) * HKV * S * D);
+    for (int l = 0; l < L; l++) {
+        FC_CHECK(t, fc_kv_seq_layer_len(fx.pool, fx.seq, l) == S, "layer %d length %d", l,
+                 fc_kv_seq_layer_len(fx.pool, fx.seq, l));
+        FC_CHECK(t, fc_kv_gather_layer(fx.pool, fx.seq, l, gk, gv) == FC_OK &&
+                        !memcmp(gk, fx.k[l], sizeof(float) * HKV * S * D) && !memcmp(gv, fx.v[l], sizeof(float) * HKV * S * D),
+                 "layer %d lost entries after a failed compression", l);
+    }
+    /* now it succeeds: the sequence holds the method's output, the fork still the originals */
+    FC_CHECK(t, fc_compress_sequence(fx.pool, fx.seq, m, HKV, NULL, 0, window_extras, NULL, NULL) == FC_OK, "%s",
+             fc_errmsg());
+    check_layers(t, &fx, m, NULL, 0, (const int[L]){25, 25});
+    for (int l = 0; l < L; l++)
+        FC_CHECK(t, fc_kv_gather_layer(fx.pool, f, l, gk, gv) == FC_OK && !memcmp(gk, fx.k[l], sizeof(float) * HKV * S * D),
+                 "the fork's layer %d changed", l);
+    FC_CHECK(t, fc_kv_pool_check(fx.pool) == FC_OK, "%s", fc_errmsg());
+    /* a stale handle and a compression from a thread that does not own the pool are refused (kv_pool.h) */
+    compress_job j = {&fx, m, FC_OK};
+    pthread_t th;
+    FC_CHECK(t, pthread_create(&th, NULL, compress_thread, &j) == 0, "pthread_create");
+    pthread_join(th, NULL);
+    FC_CHECK(t, j.e == FC_EINVAL && fc_kv_seq_layer_len(fx.pool, fx.seq, 0) == 25, "compression from another thread: %d",
+             j.e);
+    FC_CHECK(t, fc_kv_seq_free(fx.pool, f) == FC_OK, "%s", fc_errmsg());
+    FC_CHECK(t, fc_compress_sequence(fx.pool, f, m, HKV, NULL, 0, NULL, NULL, NULL) == FC_EINVAL &&
+                    strstr(fc_errmsg(), "not live"), "%s", fc_errmsg());
+    free(gk), free(gv);
     fc_compress_free(m);
     teardown(&fx);
 }
 
 static const fc_test_case cases[] = {
+    FC_CASE(test_compress_all_or_nothing),
     FC_CASE(test_knorm_frees_blocks),
     FC_CASE(test_ccm_renumbers_positions),
     FC_CASE(test_pyramidkv_per_layer_lengths),

@@ -146,7 +146,40 @@ static void test_sampler_definitions(fc_test *t) {
     fc_sampler_free(&s);
 }
 
+/* Issue 10, defect 1: with logit / temperature infinite (a +inf logit, or a temperature so small the
+ * quotient overflows) the candidate filter used to keep nothing and fc_sample returned idx[-1]. The limit of
+ * softmax(x / T) as T -> 0 is the argmax (uniform over exact ties), which is what must come out, always
+ * in range (ASan checks the reads). */
+static void test_issue10_defect1_sample_infinite_scores(fc_test *t) {
+    enum { V = 6 };
+    fc_sampler s;
+    FC_CHECK(t, fc_sampler_init(&s, V) == FC_OK, "%s", fc_errmsg());
+    fc_rng r;
+    fc_rng_seed(&r, 7, 0);
+    fc_gen_params gp = {.temperature = 1e-44f, .top_p = 1};
+    /* every positive logit / 1e-44 overflows to +inf: the largest raw logit (id 4) is the limit */
+    float pos[V] = {0.5f, 3.0f, -2.0f, 1.0f, 3.5f, 2.0f};
+    for (int i = 0; i < 50; i++) FC_CHECK(t, fc_sample(pos, V, &gp, &r, &s) == 4, "tiny T: picked %d", fc_sample(pos, V, &gp, &r, &s));
+    /* all logits negative: every scaled score is -inf; still the argmax (id 2) */
+    float neg[V] = {-5.0f, -3.0f, -0.25f, -1.0f, -7.0f, -2.0f};
+    for (int i = 0; i < 50; i++) FC_CHECK(t, fc_sample(neg, V, &gp, &r, &s) == 2, "all -inf: picked %d", fc_sample(neg, V, &gp, &r, &s));
+    /* a +inf logit at an ordinary temperature wins; two +inf logits share the draws; top-k/top-p do not matter */
+    float inf1[V] = {1, INFINITY, 2, NAN, -INFINITY, 0};
+    gp = (fc_gen_params){.temperature = 0.7f, .top_k = 3, .top_p = 0.5f};
+    for (int i = 0; i < 50; i++) FC_CHECK(t, fc_sample(inf1, V, &gp, &r, &s) == 1, "+inf logit: picked %d", fc_sample(inf1, V, &gp, &r, &s));
+    float inf2[V] = {INFINITY, 1, 2, 3, INFINITY, 0};
+    int hits[V] = {0};
+    for (int i = 0; i < 2000; i++) hits[fc_sample(inf2, V, &gp, &r, &s)]++;
+    /* binomial(2000, 1/2): sd ~ 22; 5 sd either side */
+    FC_CHECK(t, hits[0] + hits[4] == 2000 && hits[0] > 890 && hits[0] < 1110, "ties drawn %d / %d", hits[0], hits[4]);
+    /* finite scores keep the ordinary path: temperature 1e-6 on well-separated logits is greedy */
+    gp = (fc_gen_params){.temperature = 1e-6f, .top_p = 1};
+    FC_CHECK(t, fc_sample(pos, V, &gp, &r, &s) == 4, "T=1e-6 picked %d", fc_sample(pos, V, &gp, &r, &s));
+    fc_sampler_free(&s);
+}
+
 static const fc_test_case cases[] = {
+    FC_CASE(test_issue10_defect1_sample_infinite_scores),
     FC_CASE(test_generate_greedy_batched_eos),
     FC_CASE(test_generate_sampling_reproducible),
     FC_CASE(test_sampler_definitions),

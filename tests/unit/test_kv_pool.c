@@ -18,7 +18,7 @@ static fc_kv_pool *make_pool(fc_test *t, int n_blocks, fc_dtype dt) {
 static float val(int l, int kv, int h, int i, int d) { return (float)(l * 10000 + kv * 5000 + h * 1000 + i * 10 + d); }
 
 /* Writes n entries through the slot pointers, as the model does, and commits them. */
-static fc_err append(fc_kv_pool *pool, int seq, int n) {
+static fc_err append(fc_kv_pool *pool, fc_kv_handle seq, int n) {
     FC_TRY(fc_kv_seq_reserve(pool, seq, n));
     for (int l = 0; l < pool->p.n_layers; l++)
         for (int len = fc_kv_seq_layer_len(pool, seq, l), i = len; i < len + n; i++) { /* each at its own length */
@@ -44,7 +44,7 @@ static void test_kv_accounting_frees_bytes(fc_test *t) {
     FC_CHECK(t, st.bytes_per_block == per_block, "bytes per block %zu want %zu", st.bytes_per_block, per_block);
     FC_CHECK(t, st.bytes_capacity == 10 * per_block && st.bytes_used == 0, "capacity %zu used %zu", st.bytes_capacity,
              st.bytes_used);
-    int a, b;
+    fc_kv_handle a, b;
     FC_CHECK(t, fc_kv_seq_create(pool, &a) == FC_OK && fc_kv_seq_create(pool, &b) == FC_OK, "%s", fc_errmsg());
     FC_CHECK(t, append(pool, a, 13) == FC_OK, "%s", fc_errmsg()); /* 4 blocks */
     FC_CHECK(t, append(pool, b, 4) == FC_OK, "%s", fc_errmsg());  /* 1 block */
@@ -68,14 +68,17 @@ static void test_kv_accounting_frees_bytes(fc_test *t) {
     fc_kv_seq_free(pool, b);
     fc_kv_pool_stats(pool, &st);
     FC_CHECK(t, st.blocks_used == 0 && st.bytes_used == 0 && st.n_seqs == 1, "after free: %d blocks", st.blocks_used);
-    fc_kv_seq_free(pool, b); /* freeing twice is ignored */
+    /* freeing twice is an error that changes nothing (the handle is stale) */
+    FC_CHECK(t, fc_kv_seq_free(pool, b) == FC_EINVAL && strstr(fc_errmsg(), "stale"), "%s", fc_errmsg());
+    fc_kv_pool_stats(pool, &st);
+    FC_CHECK(t, st.n_seqs == 1 && fc_kv_seq_len(pool, a) == 0 && fc_kv_seq_live(pool, a), "a second free changed a");
     fc_kv_pool_free(pool);
 }
 
 static void test_kv_full_pool_changes_nothing(fc_test *t) {
     fc_kv_pool *pool = make_pool(t, 3, FC_DTYPE_F32);
     if (!pool) return;
-    int a, b;
+    fc_kv_handle a, b;
     FC_CHECK(t, fc_kv_seq_create(pool, &a) == FC_OK && fc_kv_seq_create(pool, &b) == FC_OK, "%s", fc_errmsg());
     FC_CHECK(t, append(pool, a, 9) == FC_OK, "%s", fc_errmsg()); /* 3 blocks: full */
     fc_err e = fc_kv_seq_reserve(pool, b, 1);
@@ -89,9 +92,9 @@ static void test_kv_full_pool_changes_nothing(fc_test *t) {
     FC_CHECK(t, fc_kv_seq_commit(pool, b, 1) == FC_EINVAL, "commit without reserve");
     FC_CHECK(t, fc_kv_truncate(pool, a, 10) == FC_EINVAL, "truncate beyond length");
     FC_CHECK(t, fc_kv_seq_set_next_pos(pool, a, -1) == FC_EINVAL, "negative position");
-    FC_CHECK(t, fc_kv_seq_reserve(pool, 7, 1) == FC_EINVAL, "dead sequence id");
+    FC_CHECK(t, fc_kv_seq_reserve(pool, (fc_kv_handle){7, 1}, 1) == FC_EINVAL, "dead sequence id");
     /* sequence slots run out */
-    int c, d, x;
+    fc_kv_handle c, d, x;
     FC_CHECK(t, fc_kv_seq_create(pool, &c) == FC_OK && fc_kv_seq_create(pool, &d) == FC_OK, "%s", fc_errmsg());
     FC_CHECK(t, fc_kv_seq_create(pool, &x) == FC_ENOMEM, "a 5th sequence in a 4-slot pool");
     fc_kv_pool_free(pool);
@@ -108,7 +111,7 @@ static void test_kv_full_pool_changes_nothing(fc_test *t) {
 static void check_gather_write(fc_test *t, fc_dtype dt) {
     fc_kv_pool *pool = make_pool(t, 16, dt);
     if (!pool) return;
-    int a;
+    fc_kv_handle a;
     FC_CHECK(t, fc_kv_seq_create(pool, &a) == FC_OK, "%s", fc_errmsg());
     FC_CHECK(t, append(pool, a, 11) == FC_OK, "%s", fc_errmsg());
     int S = 11, H = 2, D = 5;
@@ -175,7 +178,7 @@ static void test_kv_blocks_reused(fc_test *t) {
     fc_kv_pool *pool = make_pool(t, 4, FC_DTYPE_F32);
     if (!pool) return;
     for (int round = 0; round < 20; round++) {
-        int a;
+        fc_kv_handle a;
         FC_CHECK(t, fc_kv_seq_create(pool, &a) == FC_OK, "round %d: %s", round, fc_errmsg());
         FC_CHECK(t, append(pool, a, 16) == FC_OK, "round %d: %s", round, fc_errmsg());
         fc_kv_seq_free(pool, a);
@@ -193,7 +196,7 @@ static void test_kv_layer_lengths(fc_test *t) {
     fc_kv_pool *pool = make_pool(t, 6, FC_DTYPE_F32); /* 6 blocks x 3 layers = 18 layer blocks of 4 slots */
     if (!pool) return;
     size_t lb = 2 * (size_t)4 * 2 * 5 * sizeof(float); /* K+V of one layer block: 4 slots x 2 heads x 5 dims */
-    int a, b;
+    fc_kv_handle a, b;
     FC_CHECK(t, fc_kv_seq_create(pool, &a) == FC_OK && fc_kv_seq_create(pool, &b) == FC_OK, "%s", fc_errmsg());
     FC_CHECK(t, append(pool, a, 13) == FC_OK, "%s", fc_errmsg()); /* 4 blocks in each of 3 layers */
     fc_kv_stats st;

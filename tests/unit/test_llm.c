@@ -81,7 +81,7 @@ static int argmax(const float *x, int n) {
 /* Decodes n_decode greedy steps for the sequences seqs[0..B) (teacher-forced with the reference tokens, so
  * batched and single runs see the same inputs) and compares each step's logits with the reference rows
  * after the prompt, and each argmax with the reference's greedy token. */
-static bool check_decode(fc_test *t, fixture *f, fc_kv_pool *pool, const int *seqs, const char *const *keys, int B,
+static bool check_decode(fc_test *t, fixture *f, fc_kv_pool *pool, const fc_kv_handle *seqs, const char *const *keys, int B,
                          const char *tag) {
     float *lg = malloc((size_t)B * f->V * sizeof(float));
     bool ok = lg != NULL;
@@ -126,7 +126,7 @@ static void check_single(fc_test *t, const char *name) {
         int64_t T, nl;
         const int32_t *ids = ref(&f, key, "ids", &T);
         const float *want = ref(&f, key, "logits", &nl);
-        int seq;
+        fc_kv_handle seq;
         FC_CHECK(t, fc_kv_seq_create(pool, &seq) == FC_OK, "%s", fc_errmsg());
         float *lg = malloc((size_t)T * f.V * sizeof(float));
         fc_llm_seq_input in = {.seq = seq, .ids = ids, .n = (int)T};
@@ -157,11 +157,11 @@ static void check_batched(fc_test *t, const char *name) {
     fc_kv_pool *pool = pool_for(t, f.m);
     if (!pool) return fixture_close(&f);
     fc_llm_seq_input in[N_SEQ];
-    int seqs[N_SEQ];
+    fc_kv_handle seqs[N_SEQ];
     const char *keys[N_SEQ] = {"seq0", "seq1", "seq2", "seq3"};
     int64_t total = 0;
     /* a gap in the pool's sequence ids, so seq ids and input order differ */
-    int dummy;
+    fc_kv_handle dummy;
     fc_kv_seq_create(pool, &dummy);
     for (int s = 0; s < N_SEQ; s++) {
         int64_t T;
@@ -211,7 +211,7 @@ static void test_llm_chunked_prefill_mixed(fc_test *t) {
     int64_t T3, T1, nl;
     const int32_t *ids3 = ref(&f, "seq3", "ids", &T3), *ids1 = ref(&f, "seq1", "ids", &T1);
     const float *want3 = ref(&f, "seq3", "logits", &nl), *want1 = ref(&f, "seq1", "logits", &nl);
-    int a, b;
+    fc_kv_handle a, b;
     fc_kv_seq_create(pool, &a);
     fc_kv_seq_create(pool, &b);
     float lg[2 * 400], hid[2 * 200];
@@ -249,7 +249,7 @@ static void test_llm_embeds_override(fc_test *t) {
         int64_t T, ne, ns, nl;
         const int32_t *ids = ref(&f, "ovr", "ids", &T), *start = ref(&f, "ovr", "start", &ns);
         const float *emb = ref(&f, "ovr", "embeds", &ne), *want = ref(&f, "ovr", "logits", &nl);
-        int seq;
+        fc_kv_handle seq;
         fc_kv_seq_create(pool, &seq);
         int32_t bad_ids[64];
         FC_CHECK(t, T <= 64, "T %lld", (long long)T);
@@ -280,7 +280,7 @@ static void test_llm_forward_errors(fc_test *t) {
     fc_kv_pool_params p = fc_llm_kv_params(f.m, 4, 3, 4);
     fc_kv_pool *pool;
     FC_CHECK(t, fc_kv_pool_create(&pool, &p) == FC_OK, "%s", fc_errmsg());
-    int a, b;
+    fc_kv_handle a, b;
     fc_kv_seq_create(pool, &a);
     fc_kv_seq_create(pool, &b);
     int32_t ids[16] = {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
@@ -300,7 +300,7 @@ static void test_llm_forward_errors(fc_test *t) {
     in[1].seq = a;
     e = fc_llm_forward(f.m, pool, in, 2, FC_LLM_ROWS_LAST, lg, NULL);
     FC_CHECK(t, e == FC_EINVAL && strstr(fc_errmsg(), "twice"), "e=%d: %s", e, fc_errmsg());
-    in[1].seq = 3;
+    in[1].seq = (fc_kv_handle){3, 1};
     e = fc_llm_forward(f.m, pool, in, 2, FC_LLM_ROWS_LAST, lg, NULL);
     FC_CHECK(t, e == FC_EINVAL && strstr(fc_errmsg(), "not live"), "e=%d: %s", e, fc_errmsg());
     in[1] = (fc_llm_seq_input){.seq = b, .ids = ids, .n = 4, .embeds = (const float *)ids, .embeds_start = 2,
@@ -407,7 +407,7 @@ static void test_llm_prefix_spellings(fc_test *t) {
         int64_t T, nl;
         const int32_t *ids = ref(&f, "seq1", "ids", &T);
         const float *want = ref(&f, "seq1", "logits", &nl);
-        int seq;
+        fc_kv_handle seq;
         fc_kv_seq_create(pool, &seq);
         fc_llm_seq_input in = {.seq = seq, .ids = ids, .n = (int)T};
         float *lg = malloc((size_t)f.V * sizeof(float));

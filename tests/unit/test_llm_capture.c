@@ -79,7 +79,7 @@ static void check_model(fc_test *t, const char *name) {
     const int L = f.m->cfg.num_layers, H = f.m->cfg.num_heads, D = f.m->cfg.head_dim, V = f.m->cfg.vocab_size;
     FC_CHECK(t, fc_llm_capture_create_ext(&cap, f.m, FC_NEED_QWINDOW | FC_NEED_QSTATS | FC_NEED_ATTN_SUM, f.W,
                                           f.n_sink) == FC_OK, "%s", fc_errmsg());
-    int a, b;
+    fc_kv_handle a, b;
     FC_CHECK(t, fc_kv_seq_create(f.kv, &a) == FC_OK && fc_kv_seq_create(f.kv, &b) == FC_OK, "%s", fc_errmsg());
     /* two sequences in one call, only the second captured: the hooks must pick its own rows */
     fc_llm_seq_input in[2] = {{.seq = a, .ids = f.ids, .n = f.T}, {.seq = b, .ids = f.ids, .n = f.T, .capture = cap}};
@@ -105,7 +105,7 @@ static void check_model(fc_test *t, const char *name) {
     }
     /* decoding after a captured prefill is the same as after a plain one */
     int32_t tok[2] = {5, 5};
-    int seqs[2] = {a, b};
+    fc_kv_handle seqs[2] = {a, b};
     FC_CHECK(t, fc_llm_decode(f.m, f.kv, seqs, tok, 2, lg2) == FC_OK, "%s", fc_errmsg());
     FC_CHECK(t, memcmp(lg2, lg2 + V, sizeof(float) * V) == 0, "%s: decode after capture differs", name);
     /* a later one-token call with the capture would record n_keys T+2; the compress glue then sees a
@@ -132,7 +132,7 @@ static void test_capture_refusals(fc_test *t) {
     fc_compress_inputs ci = {.S = 3};
     FC_CHECK(t, fc_llm_capture_extras(cap, 0, &ci) == FC_EINVAL, "extras before any capture accepted");
     FC_CHECK(t, fc_llm_capture_extras(cap, 99, &ci) == FC_EINVAL, "layer 99 accepted");
-    int s;
+    fc_kv_handle s;
     FC_CHECK(t, fc_kv_seq_create(f.kv, &s) == FC_OK, "%s", fc_errmsg());
     /* 3 tokens cannot give statistics after 4 sink tokens: the forward fails and leaves the pool as it was */
     fc_llm_seq_input in = {.seq = s, .ids = f.ids, .n = 3, .capture = cap};

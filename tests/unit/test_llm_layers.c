@@ -25,7 +25,7 @@ static const fc_st_entry *need(fc_test *t, const fc_st_file *f, const char *name
 
 /* Builds seq `dst` directly from seq `src`: every layer's entries copied through gather / write, then each
  * layer truncated to its own length and next_pos copied. */
-static fc_err copy_seq(fc_kv_pool *kv, int src, int dst, float *k, float *v) {
+static fc_err copy_seq(fc_kv_pool *kv, fc_kv_handle src, fc_kv_handle dst, float *k, float *v) {
     int L = kv->p.n_layers, S = fc_kv_seq_len(kv, src);
     FC_TRY(fc_kv_seq_reserve(kv, dst, S));
     for (int l = 0; l < L; l++) {
@@ -61,7 +61,7 @@ static void check_model(fc_test *t, const char *name) {
     FC_CHECK(t, lens->shape[0] == L && V <= MAXV && want->shape[0] == 2 && want->shape[1] == V, "fixture shapes");
     fc_kv_pool_params p = fc_llm_kv_params(m, 4, 32, 4);
     FC_CHECK(t, fc_kv_pool_create(&kv, &p) == FC_OK, "%s", fc_errmsg());
-    int a, b;
+    fc_kv_handle a, b;
     FC_CHECK(t, fc_kv_seq_create(kv, &a) == FC_OK && fc_kv_seq_create(kv, &b) == FC_OK, "%s", fc_errmsg());
     fc_llm_seq_input in = {.seq = a, .ids = ids->data, .n = T};
     FC_CHECK(t, fc_llm_forward(m, kv, &in, 1, FC_LLM_ROWS_LAST, NULL, NULL) == FC_OK, "%s", fc_errmsg());
@@ -89,7 +89,7 @@ static void check_model(fc_test *t, const char *name) {
 
     static float lg[2 * MAXV];
     const float *wl = want->data;
-    int seqs[2] = {a, b};
+    fc_kv_handle seqs[2] = {a, b};
     for (int step = 0; step < 2; step++) {
         int32_t tok[2] = {((const int32_t *)dec->data)[step], ((const int32_t *)dec->data)[step]};
         FC_CHECK(t, fc_llm_decode(m, kv, seqs, tok, 2, lg) == FC_OK, "step %d: %s", step, fc_errmsg());

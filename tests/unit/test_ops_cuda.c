@@ -6,28 +6,27 @@
  * dtype. Tolerances therefore follow the output dtype: f32 1e-5 (summation order), f16 2^-9 and bf16 2^-6
  * relative plus the same absolute (one or two roundings of an O(1) value: the output, and for linear
  * with f32 activations and half weights, x rounded to the weight's dtype as cuBLAS needs).
- * Counted as skipped without a GPU, and in builds without CUDA (the sanitizer build).
+ * Counted as skipped without a GPU, and in builds without CUDA (the sanitizer build); `make test-gpu`
+ * runs them (tests/run-gpu.sh).
  */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "core/kv/kv_pool.h"
 #include "core/tensor/tensor.h"
 #include "kernels/backend.h"
 #include "kernels/ops.h"
 #include "tests/test.h"
 
+/* The ops reach the GPU through the dlopen'd backend library (kernels/backend.h); without one (no GPU, a
+ * build without CUDA such as the sanitizer build) the case is skipped with the loader's reason. */
 static bool no_gpu(fc_test *t) {
-#ifndef FC_CUDA
-    fc_test_skip(t, "built without CUDA");
-    return true;
-#else
     if (fc_cuda_device_count() == 0) {
-        fc_test_skip(t, "no CUDA device");
+        fc_test_skip(t, fc_cuda_describe());
         return true;
     }
     return false;
-#endif
 }
 
 static const fc_dtype adts[3] = {FC_DTYPE_F32, FC_DTYPE_F16, FC_DTYPE_BF16};
@@ -300,7 +299,51 @@ static void test_cuda_attention(fc_test *t) {
         }
 }
 
+/* Issue 14: the backend is loaded at the first CUDA request, and only where it can run. Without it every
+ * CUDA request (memory, tensors, a KV pool, ops) is refused with FC_EUNSUPPORTED and the loader's reason,
+ * and nothing is left half made; with it, the status names the device and the library. Listed first so
+ * that its first query is the one that loads (or fails to load) the backend: the caller's error message
+ * must survive that. */
+static void test_no_backend_refused_with_reason(fc_test *t) {
+    fc_err_set(FC_EINVAL, "the caller's message");
+    int n = fc_cuda_device_count();
+    FC_CHECK(t, !strcmp(fc_errmsg(), "the caller's message"), "loading the backend changed the message to '%s'",
+             fc_errmsg());
+    const char *why = fc_cuda_describe();
+    fc_tensor d;
+    fc_err e = fc_tensor_create(&d, FC_DTYPE_F32, FC_DEVICE_CUDA, 1, (int64_t[]){16});
+    if (n > 0) {
+        FC_CHECK(t, strstr(why, "; backend ") && strstr(why, "libfastcache-cuda"), "status '%s' names no library", why);
+        FC_CHECK(t, e == FC_OK && d.data, "a device tensor with a backend loaded: %s", fc_errmsg());
+        fc_tensor_free(&d);
+        return;
+    }
+    FC_CHECK(t, !strncmp(why, "no backend loaded: ", 19) && strlen(why) > 19, "status '%s'", why);
+    FC_CHECK(t, e == FC_EUNSUPPORTED && !d.data && d.ndim == 0, "device tensor: %d (%s)", e, fc_errmsg());
+    FC_CHECK(t, strstr(fc_errmsg(), why), "message '%s' lacks the reason '%s'", fc_errmsg(), why);
+    void *p = (void *)1;
+    float host[4] = {0};
+    FC_CHECK(t, fc_cuda_alloc(&p, 64) == FC_EUNSUPPORTED && p == NULL, "alloc: %s", fc_errmsg());
+    FC_CHECK(t, fc_cuda_memset0(host, sizeof host) == FC_EUNSUPPORTED, "memset: %s", fc_errmsg());
+    FC_CHECK(t, fc_cuda_memcpy(host, false, host, true, sizeof host) == FC_EUNSUPPORTED, "memcpy: %s", fc_errmsg());
+    FC_CHECK(t, fc_cuda_sync() == FC_EUNSUPPORTED, "sync: %s", fc_errmsg());
+    fc_cuda_free(NULL);
+    fc_kv_pool_params kp = {.n_layers = 1, .n_kv_heads = 1, .head_dim = 8, .block_size = 4, .n_blocks = 2,
+                            .max_seqs = 1, .dtype = FC_DTYPE_F32, .device = FC_DEVICE_CUDA};
+    fc_kv_pool *pool = (fc_kv_pool *)1;
+    FC_CHECK(t, fc_kv_pool_create(&pool, &kp) == FC_EUNSUPPORTED && pool == NULL && strstr(fc_errmsg(), why),
+             "kv pool on cuda: %s", fc_errmsg());
+    /* an op on tensors that claim the device (host memory: never touched, the refusal comes first) */
+    fc_tensor x = fc_tensor_view(host, FC_DTYPE_F32, FC_DEVICE_CUDA, 2, (int64_t[]){2, 2});
+    FC_CHECK(t, fc_op_add(&x, &x, &x) == FC_EUNSUPPORTED && strstr(fc_errmsg(), "add: tensors on cuda, but no backend"),
+             "add: %s", fc_errmsg());
+    int32_t pos[2] = {0, 1};
+    fc_tensor r = fc_tensor_view(host, FC_DTYPE_F32, FC_DEVICE_CUDA, 3, (int64_t[]){2, 1, 2});
+    FC_CHECK(t, fc_op_rope(&r, pos, 1e4f) == FC_EUNSUPPORTED && strstr(fc_errmsg(), why), "rope: %s", fc_errmsg());
+}
+
 static const fc_test_case cases[] = {
+    FC_CASE(test_no_backend_refused_with_reason),
     FC_CASE(test_cuda_linear),    FC_CASE(test_cuda_norms), FC_CASE(test_cuda_elementwise),
     FC_CASE(test_cuda_embedding), FC_CASE(test_cuda_rope),  FC_CASE(test_cuda_attention),
 };

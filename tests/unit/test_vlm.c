@@ -143,7 +143,8 @@ static void check_case(fc_test *t, fc_vlm *m, const fc_st_file *f, const cJSON *
             goto done;
     }
     /* prompt logits at the stored rows */
-    int T = req.n_ids, seq;
+    int T = req.n_ids;
+    fc_kv_handle seq;
     fc_kv_pool_params pp = fc_llm_kv_params(m->llm, 16, (T + 16) / 16 + 2, 2);
     if (fc_kv_pool_create(&kv, &pp) || fc_kv_seq_create(kv, &seq)) {
         fc_test_fail(t, "pool: %s", fc_errmsg());

@@ -3,6 +3,7 @@
  * schemas (train, eval) on the example files in configs/. Expected values are the definitions: what
  * the YAML text says, or the schema's default when it says nothing. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/io/yaml_config.h"
@@ -334,7 +335,37 @@ static void test_files(fc_test *t) {
     FC_CHECK(t, fc_yaml_peek_scalar("configs/eval-llava.yaml", "nope", &kind, NULL) == FC_OK && kind == NULL, "peek absent");
 }
 
+/* issue 15: 100,000 nested flow sequences (200 KB) took 72 s in libyaml's scanner. The load stops at the
+ * first collection past FC_YAML_MAX_DEPTH: the message names depth 33 (the top mapping is level 1), which
+ * it could only do by stopping there. Depth 32 itself is accepted by the bound (the schema then rejects
+ * the list). */
+static void test_yaml_issue15_deep_nesting_stops_at_the_bound(fc_test *t) {
+    const int deep = 100000;
+    char *text = malloc((size_t)2 * deep + 64);
+    FC_CHECK(t, text != NULL, "malloc");
+    int n = sprintf(text, "model: m\ntags: ");
+    memset(text + n, '[', (size_t)deep), memset(text + n + deep, ']', (size_t)deep);
+    strcpy(text + n + 2 * deep, "\n");
+    t_cfg c;
+    fc_err e = parse(&c, text);
+    FC_CHECK(t, e == FC_EFORMAT && strstr(fc_errmsg(), "run.yaml:2:38: nesting depth 33 is over the limit of 32"),
+             "%s", fc_errmsg());
+    /* 31 levels under the top mapping: within the bound, so the schema's own error comes back */
+    n = sprintf(text, "model: m\ntags: ");
+    memset(text + n, '[', 31), memset(text + n + 31, ']', 31);
+    strcpy(text + n + 62, "\n");
+    e = parse(&c, text);
+    FC_CHECK(t, e == FC_EFORMAT && !strstr(fc_errmsg(), "nesting depth") && strstr(fc_errmsg(), "tags"), "%s", fc_errmsg());
+    /* the same bound for flow mappings and block collections */
+    strcpy(text, "model: m\ntraining:\n");
+    for (int i = 0; i < 40; i++) sprintf(text + strlen(text), "%*sa:\n", 2 * (i + 1), "");
+    e = parse(&c, text);
+    FC_CHECK(t, e == FC_EFORMAT && strstr(fc_errmsg(), "run.yaml:34:65: nesting depth 33"), "%s", fc_errmsg());
+    free(text);
+}
+
 static const fc_test_case cases[] = {
+    FC_CASE(test_yaml_issue15_deep_nesting_stops_at_the_bound),
     FC_CASE(test_full_file),
     FC_CASE(test_defaults),
     FC_CASE(test_errors),
