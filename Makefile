@@ -26,6 +26,15 @@ ifeq ($(HAVE_DEPS),)
   $(info deps: some Debian packages are missing; 'make deps' installs them (make test/demo do it for you))
 endif
 
+# oneDNN (libdnnl-dev) brings the bf16 GEMMs of --precision bf16; without it the build is f32 only
+DNNL ?= $(shell test -f /usr/include/oneapi/dnnl/dnnl.h && echo 1)
+ifeq ($(DNNL),1)
+  CFLAGS_COMMON += -DFC_DNNL=1
+  LDLIBS += -ldnnl
+else
+  $(info dnnl: building without oneDNN (DNNL=0, or no libdnnl-dev headers): --precision bf16 will run f32)
+endif
+
 NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 ifeq ($(CUDA),0)
   USE_CUDA :=

@@ -1,7 +1,10 @@
 /* ops_linear.c: times fc_op_linear for one shape and weight dtype; bench/ops_linear.sh runs it beside
  * torch.nn.functional.linear and prints the ratios.
  *
- *   ops_linear M N K dtype iters     prints "ms <median> <min>" for y (M, N) = x (M, K) . w (N, K)^T
+ *   ops_linear M N K dtype iters [f32|bf16]
+ *       prints "ms <median> <min>" for y (M, N) = x (M, K) . w (N, K)^T; with bf16 the weight is packed
+ *       first (kernels/wpack.h, as a model does at load) and the oneDNN bf16 GEMM runs; also prints
+ *       "impl <name>" on stderr for that case.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +12,9 @@
 #include <time.h>
 
 #include "core/tensor/tensor.h"
+#include "kernels/cpu/gemm_dnnl.h"
 #include "kernels/ops.h"
+#include "kernels/wpack.h"
 
 static double now_ms(void) {
     struct timespec ts;
@@ -23,8 +28,8 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: ops_linear M N K f32|f16|bf16 iters\n");
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: ops_linear M N K f32|f16|bf16 iters [f32|bf16]\n");
         return 2;
     }
     int64_t M = atoll(argv[1]), N = atoll(argv[2]), K = atoll(argv[3]);
@@ -49,6 +54,15 @@ int main(int argc, char **argv) {
         return 1;
     }
     fc_tensor_free(&wf);
+    fc_precision prec = FC_PREC_F32;
+    if (argc == 7 && (fc_precision_from_name(argv[6], &prec) || fc_precision_set(prec) || fc_wpack_tensor(&w))) {
+        fprintf(stderr, "ops_linear: %s\n", fc_errmsg());
+        return 1;
+    }
+    if (w.pack) {
+        char impl[128];
+        if (fc_dnnl_w_impl(w.pack, M, impl, sizeof impl) == FC_OK) fprintf(stderr, "impl %s\n", impl);
+    }
     double *t = calloc((size_t)iters, sizeof *t);
     if (!t) return 1;
     if (fc_op_linear(&y, &x, &w, NULL)) { /* warm-up: scratch buffers, thread pools, page faults */
@@ -64,6 +78,7 @@ int main(int argc, char **argv) {
     printf("ms %.4f %.4f\n", t[iters / 2], t[0]);
     free(t);
     fc_tensor_free(&x);
+    fc_wpack_release(&w);
     fc_tensor_free(&w);
     fc_tensor_free(&y);
     return 0;

@@ -12,11 +12,12 @@ BUILD=${BUILD:-build} PYTHON=${PYTHON:-python3} THREADS=${THREADS:-$(nproc)}
 # here: M=1 bf16 4096x4096 median 12.8 ms spinning, 1.5 ms passive). Override with OMP_WAIT_POLICY=active.
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 mkdir -p "$BUILD/bench"
+DNNL_FLAGS=$([ -f /usr/include/oneapi/dnnl/dnnl.h ] && echo "-DFC_DNNL=1 -ldnnl" || true)
 exe=$BUILD/bench/ops_linear
 # built from the sources it needs, CPU only and with the release flags, so it does not depend on how the
 # library was configured (a CUDA build's libfastcache.a would need the CUDA libraries to link)
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -I. -O2 -march=native -fopenmp -o "$exe" bench/ops_linear.c core/base/*.c \
-  core/tensor/*.c kernels/*.c kernels/cpu/*.c -lopenblas -lm -lpthread
+  core/tensor/*.c kernels/*.c kernels/cpu/*.c $DNNL_FLAGS -lopenblas -lm -lpthread
 tv=$("$PYTHON" -c 'import torch; print(torch.__version__)')
 echo "ops_linear: threads $THREADS, OMP_WAIT_POLICY=$OMP_WAIT_POLICY, torch $tv; ms per call, median and best after a warm-up"
 echo "  (on a shared machine the medians carry the scheduler's noise; the best times show the kernels)"

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/wpack.h"
+
 const char *const fc_arrival_process_names[] = {"poisson", "constant", NULL};
 static const char *const eval_device_names[] = {"auto", "cpu", "cuda", NULL};
 static const char *const eval_kind_names[] = {"eval", NULL};
@@ -74,6 +76,8 @@ const fc_yaml_field fc_eval_config_schema[] = {
     FC_YAML_INT(R, max_input_tokens, "max_input_tokens", 0, 1 << 20, "0", "truncate prompts' text (0 = no limit)"),
     FC_YAML_ENUM(R, device, "device", eval_device_names, "auto", "where to run: auto picks CUDA when present"),
     FC_YAML_INT(R, threads, "threads", 0, 4096, "0", "CPU threads (0 = all cores)"),
+    FC_YAML_ENUM(R, precision, "precision", fc_precision_names, "f32",
+                 "CPU GEMM inputs: f32 (exact reference) or bf16 (oneDNN, f32 accumulation)"),
     FC_YAML_STRING_REQ(R, output_dir, "output_dir", "results are written under this folder"),
     FC_YAML_END,
 };

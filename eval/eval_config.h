@@ -47,6 +47,8 @@ typedef struct {
     long max_input_tokens;    /* 0 = no limit */
     int device;               /* fc_run_device names (train_config.h): auto, cpu, cuda */
     long threads;
+    int precision;            /* fc_precision (kernels/wpack.h): f32 (the reference) or bf16 GEMMs; whoever runs
+                                 the config calls fc_precision_set with it before loading the model */
     char *output_dir;         /* required */
 } fc_eval_config;
 

@@ -5,6 +5,7 @@
 #include "core/base/cli.h"
 #include "eval/commands.h"
 #include "kernels/backend.h"
+#include "kernels/wpack.h"
 
 static const fc_cli_command *const commands[] = {
     /* one row per subcommand, in the order `--help` lists them */
@@ -17,6 +18,7 @@ static const fc_cli_command *const commands[] = {
 static int version(const fc_cli_args *a) {
     (void)a;
     printf("fastcache %s\ncuda: %s\n", FC_VERSION, fc_cuda_built() ? fc_cuda_describe() : "not built");
+    printf("%s\n", fc_precision_describe());
     return 0;
 }
 
@@ -24,8 +26,18 @@ const fc_cli_command fc_cmd_version = {"version", version, "print the version an
                                        NULL, NULL, 0, NULL};
 
 int main(int argc, char **argv) {
+    /* --precision applies to every command, so it is taken out of argv before the command's table sees it */
+    fc_cli_prog = "fc-eval";
+    fc_err pe = fc_precision_take_option(&argc, argv);
+    if (pe) {
+        fc_cli_fail(pe);
+        return 2;
+    }
     return fc_cli_main("fc-eval",
                        "Measures what KV-cache compression costs in answer quality and buys in speed and memory,\n"
-                       "and inspects the models, tokenizers and checkpoints it runs on.\n",
+                       "and inspects the models, tokenizers and checkpoints it runs on.\n"
+                       "Every command that runs a model also takes --precision f32|bf16 (default f32, or\n"
+                       "$FC_PRECISION): f32 is the exact reference; bf16 runs the GEMMs with bf16 inputs and f32\n"
+                       "accumulation (oneDNN: AMX or AVX-512 BF16), see 'fc-eval version'.\n",
                        commands, (int)(sizeof commands / sizeof commands[0]), argc, argv);
 }

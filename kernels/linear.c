@@ -1,5 +1,6 @@
 /* linear.c: fc_op_linear, the checks and the dispatch (see kernels/ops.h). */
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/gemm_dnnl.h"
 #include "kernels/opcheck.h"
 #include "kernels/cuda/ops_table.h"
 
@@ -34,6 +35,9 @@ fc_err fc_op_linear(fc_tensor *y, const fc_tensor *x, const fc_tensor *w, const 
     FC_TRY(fc_opcheck_int_range("linear", "in_features", K));
     fc_dtype bdt = b ? b->dtype : FC_DTYPE_F32;
     const void *bd = b ? b->data : NULL;
+    /* a weight packed at load (kernels/wpack.h) runs the bf16 oneDNN GEMM; otherwise the f32 reference */
+    if (dev == FC_DEVICE_CPU && w->pack && fc_dnnl_w_rows(w->pack) == N && fc_dnnl_w_cols(w->pack) == K)
+        return fc_dnnl_linear(y->data, x->data, M, w->pack, bd, bdt);
     if (dev == FC_DEVICE_CPU) return fc_cpu_linear(y->data, x->data, w->data, w->dtype, bd, bdt, M, N, K);
     if (w->dtype == FC_DTYPE_F32 && adt != FC_DTYPE_F32)
         return fc_err_set(FC_EUNSUPPORTED, "linear: f32 weight %s needs f32 activations on cuda, got %s", FC_SHAPE(w),

@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "kernels/wpack.h"
 #include "train/schedule.h"
 
 const char *const fc_train_loss_names[] = {"kl", "fastcache", NULL};
@@ -93,6 +94,8 @@ const fc_yaml_field fc_train_config_schema[] = {
     FC_YAML_STRINGS(R, val_ids, "val_ids", 0, 0, "validation sample ids (instead of val_frac)"),
     FC_YAML_ENUM(R, device, "device", fc_run_device_names, "auto", "where to run: auto picks CUDA when present"),
     FC_YAML_INT(R, threads, "threads", 0, 4096, "0", "CPU threads (0 = all cores)"),
+    FC_YAML_ENUM(R, precision, "precision", fc_precision_names, "f32",
+                 "CPU GEMM inputs: f32 (exact reference) or bf16 (oneDNN, f32 accumulation)"),
     FC_YAML_SECTION(R, compressor, "compressor", compressor_schema, "the learned compressor"),
     FC_YAML_SECTION(R, training, "training", training_schema, "the distillation run"),
     FC_YAML_END,

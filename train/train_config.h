@@ -79,6 +79,7 @@ typedef struct {
     fc_yaml_strings val_ids;/* explicit validation ids; when given, val_frac is not used */
     int device;             /* fc_run_device */
     long threads;           /* CPU threads; 0 = all cores */
+    int precision;          /* fc_precision (kernels/wpack.h): f32 or bf16 GEMMs */
     fc_train_compressor_config compressor;
     fc_train_training_config training;
 } fc_train_config;

@@ -8,6 +8,8 @@
 
 #include "core/base/mem.h"
 #include "core/io/safetensors.h"
+#include "kernels/ops.h"
+#include "kernels/wpack.h"
 
 static const char *const kind_names[] = {"ik", "iv", "tk", "tv"};
 static const char *const seg_names[] = {"spans", "prefix", "whole"};
@@ -24,10 +26,17 @@ struct fc_ccm {
     fc_ccm_config cfg;
     float *params;  /* every weight and bias, f32, one allocation */
     float **w, **b; /* [(layer * 4 + kind) * depth + j]; NULL for absent ik/iv */
+    fc_tensor *wt;  /* the same weights as tensors; with --precision bf16 each carries its packed copy
+                     * (kernels/wpack.h) and the MLP runs through fc_op_linear; NULL with f32 */
+    int n_mlp;
 };
+
+static fc_err pack_weights(fc_ccm *c);
 
 void fc_ccm_free(fc_ccm *c) {
     if (!c) return;
+    for (int i = 0; c->wt && i < c->n_mlp; i++) fc_wpack_release(&c->wt[i]);
+    free(c->wt);
     free(c->params);
     free(c->w);
     free(c->b);
@@ -164,6 +173,7 @@ fc_err fc_ccm_load(const char *path, fc_ccm **out) {
     fc_ccm *c = fc_calloc(1, sizeof *c, "ccm");
     fc_err e = c ? read_config(&f, &c->cfg) : FC_ENOMEM;
     if (!e) e = load_weights(&f, c);
+    if (!e) e = pack_weights(c);
     fc_st_close(&f);
     if (e) {
         fc_ccm_free(c);
@@ -206,8 +216,26 @@ static int out_len(int cf, int min_windows, int len) {
 
 int fc_ccm_segment_out_len(const fc_ccm *c, int len) { return out_len(c->cfg.cf, c->cfg.min_windows, len); }
 
+/* --precision bf16: every MLP weight packed once at load for the bf16 GEMM (kernels/wpack.h). */
+static fc_err pack_weights(fc_ccm *c) {
+    if (fc_precision_get() == FC_PREC_F32) return FC_OK;
+    size_t n_mlp = (size_t)c->cfg.n_layers * FC_CCM_KIND_COUNT * c->cfg.depth;
+    c->wt = fc_calloc(n_mlp, sizeof *c->wt, "ccm packed weights");
+    if (!c->wt) return FC_ENOMEM;
+    c->n_mlp = (int)n_mlp;
+    const fc_ccm_config *g = &c->cfg;
+    for (size_t at = 0; at < n_mlp; at++) {
+        if (!c->w[at]) continue;
+        int din, dout;
+        linear_dims(g, (int)(at % (size_t)g->depth), &din, &dout);
+        c->wt[at] = fc_tensor_view(c->w[at], FC_DTYPE_F32, FC_DEVICE_CPU, 2, (int64_t[]){dout, din});
+        FC_TRY(fc_wpack_tensor(&c->wt[at]));
+    }
+    return FC_OK;
+}
+
 /* y rows (n, D) = the MLP of x rows (n, cf*D), both contiguous; h1, h2 scratch (n, hidden). */
-static void mlp_rows(const fc_ccm *c, size_t at, const float *x, int n, float *h1, float *h2, float *y) {
+static fc_err mlp_rows(const fc_ccm *c, size_t at, const float *x, int n, float *h1, float *h2, float *y) {
     const fc_ccm_config *g = &c->cfg;
     const float *in = x;
     for (int j = 0; j < g->depth; j++) {
@@ -215,13 +243,21 @@ static void mlp_rows(const fc_ccm *c, size_t at, const float *x, int n, float *h
         linear_dims(g, j, &din, &dout);
         bool last = j == g->depth - 1;
         float *o = last ? y : (j % 2 ? h2 : h1);
-        for (int r = 0; r < n; r++) memcpy(o + (size_t)r * dout, c->b[at + j], sizeof(float) * dout);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, dout, din, 1.0f, in, din, c->w[at + j], din, 1.0f, o,
-                    dout);
+        if (c->wt && c->wt[at + j].pack) { /* bf16 GEMM, bias included */
+            fc_tensor xt = fc_tensor_view((float *)in, FC_DTYPE_F32, FC_DEVICE_CPU, 2, (int64_t[]){n, din});
+            fc_tensor ot = fc_tensor_view(o, FC_DTYPE_F32, FC_DEVICE_CPU, 2, (int64_t[]){n, dout});
+            fc_tensor bt = fc_tensor_view(c->b[at + j], FC_DTYPE_F32, FC_DEVICE_CPU, 1, (int64_t[]){dout});
+            FC_TRY(fc_op_linear(&ot, &xt, &c->wt[at + j], &bt));
+        } else {
+            for (int r = 0; r < n; r++) memcpy(o + (size_t)r * dout, c->b[at + j], sizeof(float) * dout);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, dout, din, 1.0f, in, din, c->w[at + j], din, 1.0f,
+                        o, dout);
+        }
         if (!last)
             for (size_t i = 0; i < (size_t)n * dout; i++) o[i] = o[i] > 0 ? o[i] : 0.0f;
         in = o;
     }
+    return FC_OK;
 }
 
 static fc_err apply_segment(const fc_ccm *c, int layer, fc_ccm_kind kind, const float *x, int Hkv, int S_in,
@@ -246,7 +282,11 @@ static fc_err apply_segment(const fc_ccm *c, int layer, fc_ccm_kind kind, const 
         float *ys = y + ((size_t)hd * S_out + out_pos) * D;
         int done = 0;
         if (!raw) { /* window w = rows w*cf .. w*cf+cf-1 = cf*D consecutive floats: X is xs itself */
-            mlp_rows(c, at, xs, n, h, h + (size_t)n * g->hidden, ys);
+            fc_err e = mlp_rows(c, at, xs, n, h, h + (size_t)n * g->hidden, ys);
+            if (e) {
+                free(h);
+                return e;
+            }
             done = n * cf;
         }
         memcpy(ys + (size_t)(raw ? 0 : n) * D, xs + (size_t)done * D, sizeof(float) * (size_t)(len - done) * D);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/base/mem.h"
+#include "kernels/wpack.h"
 
 static const char *const k_tower_prefixes[] = {"vision_tower.vision_model.", "model.vision_tower.vision_model.",
                                                NULL};
@@ -74,8 +75,11 @@ static fc_err clip_load_weights(fc_clip *m, const fc_st_model *st, const fc_mode
         char lp[160];
         snprintf(lp, sizeof lp, "%sencoder.layers.%d.", pre, i);
         FC_TRY(fc_vit_layer_load(&m->layers[i], st, lp, &m->dims));
+        FC_TRY(fc_vit_layer_pack(&m->layers[i])); /* --precision bf16 only */
     }
-    return fc_projector_load(&m->proj, st, ppre, cfg);
+    FC_TRY(fc_projector_load(&m->proj, st, ppre, cfg));
+    FC_TRY(fc_wpack_tensor(&m->patch_w));
+    return fc_projector_pack(&m->proj);
 }
 
 fc_err fc_clip_load(fc_clip **out, const fc_st_model *st, const fc_model_config *cfg) {
@@ -94,6 +98,9 @@ fc_err fc_clip_load(fc_clip **out, const fc_st_model *st, const fc_model_config 
 
 void fc_clip_free(fc_clip *m) {
     if (!m) return;
+    for (int i = 0; m->layers && i < m->n_layers_used; i++) fc_vit_layer_release(&m->layers[i]);
+    fc_projector_release(&m->proj);
+    fc_wpack_release(&m->patch_w);
     free(m->layers);
     free(m);
 }

@@ -6,6 +6,7 @@
 #include "core/base/mem.h"
 #include "core/model/llm.h"
 #include "core/model/weights.h"
+#include "kernels/wpack.h"
 
 /* Loads "<prefix>layers.<l>.<suffix>" of the given shape (1 or 2 dims). */
 static fc_err layer_tensor(fc_llm *m, int l, const char *suffix, int64_t d0, int64_t d1, bool optional,
@@ -44,6 +45,21 @@ static fc_err load_layer(fc_llm *m, int l) {
         FC_TRY(layer_tensor(m, l, "mlp.up_proj.bias", F, 0, false, &L->b_up));
         FC_TRY(layer_tensor(m, l, "mlp.down_proj.bias", C, 0, false, &L->b_down));
     }
+    return FC_OK;
+}
+
+/* Calls fn on every Linear weight of the decoder (lm_head last), stopping at the first error. */
+static fc_err each_linear(fc_llm *m, fc_err (*fn)(fc_tensor *)) {
+    for (int l = 0; m->layers && l < m->cfg.num_layers; l++) {
+        fc_llm_layer *L = &m->layers[l];
+        fc_tensor *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) FC_TRY(fn(ws[i]));
+    }
+    return fn(&m->lm_head);
+}
+
+static fc_err release_one(fc_tensor *w) {
+    fc_wpack_release(w);
     return FC_OK;
 }
 
@@ -100,6 +116,8 @@ fc_err fc_llm_create(fc_llm **out, const fc_llm_config *cfg, const fc_st_model *
     }
     for (int l = 0; l < cfg->num_layers; l++)
         if ((e = load_layer(m, l))) goto fail;
+    /* --precision bf16: every Linear weight is reordered once, here, into the GEMM kernel's layout */
+    if ((e = each_linear(m, fc_wpack_tensor))) goto fail;
     *out = m;
     return FC_OK;
 fail:
@@ -132,6 +150,7 @@ fc_err fc_llm_load(fc_llm **out, const char *dir) {
 
 void fc_llm_free(fc_llm *m) {
     if (!m) return;
+    (void)each_linear(m, release_one);
     if (m->owned_st) {
         fc_st_model_close(m->owned_st);
         free(m->owned_st);

@@ -2,6 +2,7 @@
 #include "core/model/projector.h"
 
 #include "core/model/vit.h"
+#include "kernels/wpack.h"
 
 fc_err fc_projector_load(fc_projector *p, const fc_st_model *st, const char *prefix, const fc_model_config *cfg) {
     *p = (fc_projector){0};
@@ -31,4 +32,14 @@ fc_err fc_projector_fwd(const fc_projector *p, const fc_tensor *x, fc_tensor *ou
     if (!e) e = fc_op_linear(out, &mid, &p->w2, p->has_bias ? &p->b2 : NULL);
     fc_tensor_free(&mid);
     return e;
+}
+
+fc_err fc_projector_pack(fc_projector *p) {
+    FC_TRY(fc_wpack_tensor(&p->w1));
+    return fc_wpack_tensor(&p->w2);
+}
+
+void fc_projector_release(fc_projector *p) {
+    fc_wpack_release(&p->w1);
+    fc_wpack_release(&p->w2);
 }

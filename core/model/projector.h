@@ -27,6 +27,10 @@ typedef struct {
  * "model.multi_modal_projector.". Errors name the checkpoint and the tensor. */
 fc_err fc_projector_load(fc_projector *p, const fc_st_model *st, const char *prefix, const fc_model_config *cfg);
 
+/* --precision bf16: packs w1 and w2 (kernels/wpack.h); release frees the packs (accepts a zeroed one). */
+fc_err fc_projector_pack(fc_projector *p);
+void fc_projector_release(fc_projector *p);
+
 /* out (N, Ct) = projector(x (N, Cv)); both f32 CPU. FC_ESHAPE names the mismatch. */
 fc_err fc_projector_fwd(const fc_projector *p, const fc_tensor *x, fc_tensor *out);
 

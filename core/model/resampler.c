@@ -8,6 +8,7 @@
 #include "core/base/mem.h"
 #include "core/model/vit.h"
 #include "kernels/ops.h"
+#include "kernels/wpack.h"
 
 static const char *const k_res_prefixes[] = {"resampler.", NULL};
 
@@ -61,7 +62,11 @@ static fc_err resampler_load_weights(fc_resampler *r, const fc_st_model *st) {
     r->bq = row_block(&in_proj_b, 0, D, D, 1);
     r->bk = row_block(&in_proj_b, D, D, D, 1);
     r->bv = row_block(&in_proj_b, 2 * D, D, D, 1);
-    return transpose_proj(&r->proj_t, &proj);
+    FC_TRY(transpose_proj(&r->proj_t, &proj));
+    /* --precision bf16: the six linears packed once (kernels/wpack.h); nothing with f32 */
+    fc_tensor *ws[] = {&r->kv_proj, &r->wq, &r->wk, &r->wv, &r->out_w, &r->proj_t};
+    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) FC_TRY(fc_wpack_tensor(ws[i]));
+    return FC_OK;
 }
 
 fc_err fc_resampler_load(fc_resampler **out, const fc_st_model *st, const fc_model_config *cfg) {
@@ -91,6 +96,8 @@ fc_err fc_resampler_load(fc_resampler **out, const fc_st_model *st, const fc_mod
 
 void fc_resampler_free(fc_resampler *r) {
     if (!r) return;
+    fc_tensor *ws[] = {&r->kv_proj, &r->wq, &r->wk, &r->wv, &r->out_w, &r->proj_t};
+    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) fc_wpack_release(ws[i]);
     fc_tensor_free(&r->proj_t);
     free(r);
 }

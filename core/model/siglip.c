@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/base/mem.h"
+#include "kernels/wpack.h"
 
 static const char *const k_vpm_prefixes[] = {"vpm.", NULL};
 
@@ -117,8 +118,9 @@ static fc_err navit_load_weights(fc_navit *m, const fc_st_model *st) {
         char lp[160];
         snprintf(lp, sizeof lp, "%sencoder.layers.%d.", pre, i);
         FC_TRY(fc_vit_layer_load(&m->layers[i], st, lp, &m->dims));
+        FC_TRY(fc_vit_layer_pack(&m->layers[i])); /* --precision bf16 only */
     }
-    return FC_OK;
+    return fc_wpack_tensor(&m->patch_w);
 }
 
 fc_err fc_navit_load(fc_navit **out, const fc_st_model *st, const fc_model_config *cfg) {
@@ -137,6 +139,8 @@ fc_err fc_navit_load(fc_navit **out, const fc_st_model *st, const fc_model_confi
 
 void fc_navit_free(fc_navit *m) {
     if (!m) return;
+    for (int i = 0; m->layers && i < m->n_layers_used; i++) fc_vit_layer_release(&m->layers[i]);
+    fc_wpack_release(&m->patch_w);
     free(m->layers);
     free(m);
 }

@@ -1,5 +1,6 @@
 /* vit.c: the shared parts of the vision towers (see vit.h). */
 #include "core/model/vit.h"
+#include "kernels/wpack.h"
 
 #include "core/model/weights.h"
 
@@ -51,6 +52,17 @@ fc_err fc_vit_layer_load(fc_vit_layer *l, const fc_st_model *st, const char *pre
     for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
         FC_TRY(fc_vit_get_weight(w[i].t, st, prefix, w[i].name, w[i].ndim, w[i].shape));
     return FC_OK;
+}
+
+fc_err fc_vit_layer_pack(fc_vit_layer *l) {
+    fc_tensor *ws[] = {&l->q_w, &l->k_w, &l->v_w, &l->o_w, &l->fc1_w, &l->fc2_w};
+    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) FC_TRY(fc_wpack_tensor(ws[i]));
+    return FC_OK;
+}
+
+void fc_vit_layer_release(fc_vit_layer *l) {
+    fc_tensor *ws[] = {&l->q_w, &l->k_w, &l->v_w, &l->o_w, &l->fc1_w, &l->fc2_w};
+    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) fc_wpack_release(ws[i]);
 }
 
 fc_err fc_vit_scratch_create(fc_vit_scratch *s, int64_t T, const fc_vit_dims *d) {

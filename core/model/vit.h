@@ -59,6 +59,11 @@ const char *fc_vit_find_prefix(const fc_st_model *st, const char *const *prefixe
  * the shapes of d. On failure *l is unspecified (it holds only views, nothing to free). */
 fc_err fc_vit_layer_load(fc_vit_layer *l, const fc_st_model *st, const char *prefix, const fc_vit_dims *d);
 
+/* --precision bf16: packs the layer's four attention and two MLP weights for the GEMM kernels
+ * (kernels/wpack.h; nothing with f32). fc_vit_layer_release frees the packs (accepts a zeroed layer). */
+fc_err fc_vit_layer_pack(fc_vit_layer *l);
+void fc_vit_layer_release(fc_vit_layer *l);
+
 /* Allocates the buffers of a T-token forward (f32, CPU). FC_ENOMEM names the token count; on failure
  * nothing stays allocated and fc_vit_scratch_free accepts *s. */
 fc_err fc_vit_scratch_create(fc_vit_scratch *s, int64_t T, const fc_vit_dims *d);

@@ -25,6 +25,8 @@ typedef struct {
     int64_t shape[FC_MAX_DIMS];    /* shape[0] outermost */
     void *data;                    /* CPU pointer or CUDA device pointer */
     bool owns;                     /* true: fc_tensor_free releases data */
+    struct fc_wpack *pack;         /* NULL, or a kernel-ready copy of this weight (kernels/wpack.h), owned by
+                                    * the model that made it; never freed by fc_tensor_free */
 } fc_tensor;
 
 const char *fc_device_name(fc_device d);

@@ -41,9 +41,10 @@ void fc_cpu_axpy(float *y, float a, const float *x, int64_t n);
 /* A buffer of at least n floats owned by the calling thread, in one of FC_CPU_SCRATCH_SLOTS slots; its
  * contents are undefined. It stays valid until the same thread asks for the same slot again and is
  * freed when the thread exits. NULL (with an error set) if memory runs out.
- * Slot 0: linear's converted weight blocks, paged_prefill's gathered K/V; slot 1: attention scores
- * (attention, paged_attention, paged_prefill). */
-#define FC_CPU_SCRATCH_SLOTS 2
+ * Slot 0: linear's converted weight blocks, paged_prefill's gathered K/V, the bf16 copy of x in
+ * gemm_dnnl.c; slot 1: attention scores (attention, paged_attention, paged_prefill), gemm_dnnl's f32 bias;
+ * slot 2: oneDNN's scratchpad (gemm_dnnl.c). */
+#define FC_CPU_SCRATCH_SLOTS 3
 float *fc_cpu_scratch(int slot, size_t n);
 
 /* ---- blas.c ---- */
