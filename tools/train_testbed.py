@@ -289,6 +289,16 @@ def cmd_train(a):
         opt.load_state_dict(s["opt"])
         state = s["state"]
         log(f"resumed {ck} at step {state['step']} ({state['seen']} images, {state['elapsed'] / 60:.1f} min)")
+    elif a.init_from:  # a shipped model (bf16) as the start, fresh optimiser and aux head, counters from training.json
+        if a.model != "llava":
+            raise SystemExit("--init-from: llava only so far")
+        from transformers import LlavaForConditionalGeneration
+        src = LlavaForConditionalGeneration.from_pretrained(a.init_from, dtype=torch.float32)
+        model.load_state_dict(src.state_dict())
+        info = json.load(open(os.path.join(a.init_from, "training.json")))
+        state.update(step=info["steps"], seen=info["images_seen"], epoch=info["epochs"],
+                     elapsed=info["train_minutes"] * 60, cursor=info.get("cursor", 0))
+        log(f"initialised from {a.init_from} (step {state['step']}); optimiser state starts fresh")
     model.train()
     n = len(data.convs)
     log(f"model {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params, {n} train images, batch {a.batch}")
@@ -392,7 +402,8 @@ def cmd_export(a):
         "script": "tools/train_testbed.py", "model": kind, "arch": s["arch"], "args": s["args"],
         "data": {"generator": "bin/fc-eval synth", "options": DATA_ARGS, "seed": s["args"]["data_seed"],
                  "train_images": s["args"].get("n_train")},
-        "steps": st["step"], "images_seen": st["seen"], "epochs": st["epoch"], "train_minutes": round(st["elapsed"] / 60, 1),
+        "steps": st["step"], "images_seen": st["seen"], "epochs": st["epoch"], "cursor": st["cursor"],
+        "train_minutes": round(st["elapsed"] / 60, 1),
         "history": st["history"][-20:], "versions": versions(),
         "auxiliary_head": "training only (colour, shape, row, col per image token), not saved"})
     with open(info_path, "w") as f:
@@ -533,7 +544,8 @@ def main():
     p.add_argument("--steps", type=int, default=0)
     p.add_argument("--ckpt-minutes", type=float, default=5)
     p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--resume", action="store_true")
+    p.add_argument("--resume", action="store_true", help="continue from WORK/ckpt.pt (weights, optimiser, data cursor)")
+    p.add_argument("--init-from", default=None, help="start from an exported folder (when WORK/ckpt.pt is gone)")
     p.add_argument("--split", default="test")
     p.add_argument("--n", type=int, default=300, help="eval: questions")
     p.add_argument("--c-check", type=int, default=0)
