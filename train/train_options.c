@@ -19,6 +19,9 @@ const fc_train_option fc_train_options[] = {
     {"--val-ids", "val_ids"},
     {"--device", "device"},
     {"--threads", "threads"},
+    /* taken out of argv by fc_precision_take_option before the table parser runs (it applies to every command);
+     * listed here so --help and --list-options show it and the YAML key has its option */
+    {"--precision", "precision"},
     {"--ratio", "compressor.ratio"},
     {"--window", "compressor.window"},
     {"--hidden", "compressor.hidden"},
