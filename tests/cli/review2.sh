@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# review2.sh: regression checks for defects a review of fc-eval load / sweep / merge / plot / synth and
+# fc-train found, each named after its defect, on the release and ASan+UBSan binaries: one error line,
+# non-zero exit, no sanitizer report, nothing half-written.
+. "$(dirname "$0")/lib.sh"
+M=tests/fixtures/llm/llama_plain
+sweep_yaml() { # NAME RATES -> a one-experiment load sweep on the tiny decoder
+  printf 'kind: sweep\nname: %s\noutput_dir: %s\nglobal:\n  model: %s\n  data: synthetic:prompt=40,image=20\n  max_new_tokens: 2\nexperiments:\n  - name: a\n    kind: load\n    methods: [none]\n    rates: %s\n    requests: 2\n' \
+    "$1" "$TMPD" "$M" "$2" >"$TMPD/$1.yaml"
+}
+sweep_yaml one '[5]'
+sweep_yaml two '[5, 7]'
+for b in "$FC_BIN" "$FC_ASAN_BIN"; do
+  L=("$b/fc-eval" load --model $M --data synthetic:prompt=60,image=40 --method none --req-per-sec 5 --requests 2 --no-progress)
+  check_error "$b review2: load_pool_past_memory: a huge --max-new-tokens is refused, not an allocator abort" \
+    "KV pool of [0-9]+ blocks x 16384 bytes = .* GiB is more than this machine's memory .*--max-new-tokens" \
+    "${L[@]}" --max-new-tokens 1000000 --out "$TMPD/l1"
+  check_error "$b review2: load_pool_past_memory: a --kv-budget past the machine's memory" \
+    "KV pool of [0-9]+ blocks .* is more than this machine's memory" "${L[@]}" --kv-budget 4000G --out "$TMPD/l2"
+  rm -rf "$TMPD/s1" "$TMPD/s2" "$TMPD/m"
+  check_ok "$b review2: sweep one" "$b/fc-eval" sweep --config "$TMPD/one.yaml" --out "$TMPD/s1" --no-plots
+  check_ok "$b review2: sweep two, shard 1/2" "$b/fc-eval" sweep --config "$TMPD/two.yaml" --shard 1/2 --out "$TMPD/s2" --no-plots
+  check_error "$b review2: merge_of_other_sweeps: shards of two different sweeps are refused" \
+    "s2/sweep\.json: another sweep's plan than .*s1/sweep\.json" "$b/fc-eval" merge --out "$TMPD/m" "$TMPD/s1" "$TMPD/s2" --no-plots
+  if [ -e "$TMPD/m" ]; then fail "$b review2: merge_of_other_sweeps: nothing written"; else pass "$b review2: merge_of_other_sweeps: nothing written"; fi
+  check_ok "$b review2: merge of one sweep's shard" "$b/fc-eval" merge --out "$TMPD/m" "$TMPD/s2" --no-plots
+  check_error "$b review2: merge_of_other_sweeps: into an --out holding another sweep" \
+    "s1/sweep\.json: another sweep's plan than .*/m/sweep\.json" "$b/fc-eval" merge --out "$TMPD/m" "$TMPD/s1" --no-plots
+  mkdir -p "$TMPD/empty"
+  check_error "$b review2: merge_checks_before_writing: a folder that is no sweep" "empty: not a sweep folder" \
+    "$b/fc-eval" merge --out "$TMPD/m2" "$TMPD/empty"
+  if [ -e "$TMPD/m2" ]; then fail "$b review2: merge_checks_before_writing: nothing written"; else pass "$b review2: merge_checks_before_writing: nothing written"; fi
+done
+finish
