@@ -30,5 +30,11 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_error "$b review2: merge_checks_before_writing: a folder that is no sweep" "empty: not a sweep folder" \
     "$b/fc-eval" merge --out "$TMPD/m2" "$TMPD/empty"
   if [ -e "$TMPD/m2" ]; then fail "$b review2: merge_checks_before_writing: nothing written"; else pass "$b review2: merge_checks_before_writing: nothing written"; fi
+  check_error "$b review2: synth_n_zero: --n 0 writes nothing and says so" "synth: nothing to write: every selected split has 0 pictures" \
+    "$b/fc-eval" synth --out "$TMPD/y0" --n 0
+  check_error "$b review2: synth_n_zero: a split of 0 pictures" "synth: nothing to write" \
+    "$b/fc-eval" synth --out "$TMPD/y0" --n 5 --split test --n-test 0
+  if [ -e "$TMPD/y0" ]; then fail "$b review2: synth_n_zero: no folder made"; else pass "$b review2: synth_n_zero: no folder made"; fi
+  check_ok "$b review2: synth --n 0 with multi-image samples still writes them" "$b/fc-eval" synth --out "$TMPD/y1" --n 0 --split test --multi 1
 done
 finish
