@@ -250,6 +250,13 @@ static fc_err setup(fc_trainer *t, char **resume_state) {
         omp_set_num_threads((int)cfg->threads);
         openblas_set_num_threads((int)cfg->threads);
     }
+    /* --out names the best checkpoint's file; the others go beside it. A folder would only fail at the
+     * first save, after the training it was to hold. */
+    size_t out_len = strlen(cfg->output);
+    struct stat out_st;
+    if (!out_len || cfg->output[out_len - 1] == '/' || (stat(cfg->output, &out_st) == 0 && S_ISDIR(out_st.st_mode)))
+        return fc_err_set(FC_EINVAL, "--out %s: a folder, not a file name (give e.g. %s%sccm.safetensors)", cfg->output,
+                          cfg->output, out_len && cfg->output[out_len - 1] == '/' ? "" : "/");
     char *resume_ckpt = NULL;
     fc_err e = cfg->resume ? resume_paths(cfg->resume, &resume_ckpt, resume_state) : FC_OK;
     /* the data first: a malformed file or a missing image fails before the model is mapped */

@@ -36,5 +36,15 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
     "$b/fc-eval" synth --out "$TMPD/y0" --n 5 --split test --n-test 0
   if [ -e "$TMPD/y0" ]; then fail "$b review2: synth_n_zero: no folder made"; else pass "$b review2: synth_n_zero: no folder made"; fi
   check_ok "$b review2: synth --n 0 with multi-image samples still writes them" "$b/fc-eval" synth --out "$TMPD/y1" --n 0 --split test --multi 1
+  if [ -f "$FC_SHARED/data/models/llava-1.5-7b-hf/tokenizer.json" ]; then
+    TR=("$b/fc-train" llava --model tests/fixtures/vlm/llava-tiny --tokenizer "$FC_SHARED/data/models/llava-1.5-7b-hf"
+        --data tests/fixtures/train/conv.json --images tests/fixtures/train/images --threads 1 --max-steps 1)
+    mkdir -p "$TMPD/runs"
+    check_error "$b review2: train_out_folder: --out DIR/ is refused before training" \
+      "^fc-train: error: --out .*/runs/: a folder, not a file name \(give e\.g\. .*/runs/ccm\.safetensors\)$" "${TR[@]}" --out "$TMPD/runs/"
+    check_error "$b review2: train_out_folder: --out naming an existing folder" \
+      "--out .*/runs: a folder, not a file name" "${TR[@]}" --out "$TMPD/runs"
+    if grep -q '^train: [0-9]' "$TMPD/err" "$TMPD/out"; then fail "$b review2: train_out_folder: no step ran"; else pass "$b review2: train_out_folder: no step ran"; fi
+  else skip "$b review2: train_out_folder: no LLaVA tokenizer in $FC_SHARED"; fi
 done
 finish
