@@ -17,6 +17,12 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
     "${L[@]}" --max-new-tokens 1000000 --out "$TMPD/l1"
   check_error "$b review2: load_pool_past_memory: a --kv-budget past the machine's memory" \
     "KV pool of [0-9]+ blocks .* is more than this machine's memory" "${L[@]}" --kv-budget 4000G --out "$TMPD/l2"
+  check_error "$b review2: load_synthetic_clamped: records= past its bound is refused as written" \
+    "--data 'synthetic:prompt=30,records=99999999999': records=99999999999 is more than 16777216" \
+    "$b/fc-eval" load --model $M --data synthetic:prompt=30,records=99999999999 --method none --req-per-sec 5 --requests 2 --out "$TMPD/l3"
+  check_error "$b review2: load_synthetic_clamped: the error names the prompt length given" \
+    "prompt=100000000 is more than 4194304" \
+    "$b/fc-eval" load --model $M --data synthetic:prompt=100000000 --method none --req-per-sec 5 --requests 2 --out "$TMPD/l3"
   rm -rf "$TMPD/s1" "$TMPD/s2" "$TMPD/m"
   check_ok "$b review2: sweep one" "$b/fc-eval" sweep --config "$TMPD/one.yaml" --out "$TMPD/s1" --no-plots
   check_ok "$b review2: sweep two, shard 1/2" "$b/fc-eval" sweep --config "$TMPD/two.yaml" --shard 1/2 --out "$TMPD/s2" --no-plots
