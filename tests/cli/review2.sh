@@ -32,7 +32,13 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_ok "$b review2: merge of one sweep's shard" "$b/fc-eval" merge --out "$TMPD/m" "$TMPD/s2" --no-plots
   check_error "$b review2: merge_of_other_sweeps: into an --out holding another sweep" \
     "s1/sweep\.json: another sweep's plan than .*/m/sweep\.json" "$b/fc-eval" merge --out "$TMPD/m" "$TMPD/s1" --no-plots
-  mkdir -p "$TMPD/empty"
+  mkdir -p "$TMPD/nofin/runs/000-x" "$TMPD/empty"
+  check_error "$b review2: plot_no_finished_runs: a sweep folder without a finished run is an error" \
+    "nofin: no finished runs to plot" "$b/fc-eval" plot "$TMPD/nofin" --out "$TMPD/p1"
+  if [ -e "$TMPD/p1" ]; then fail "$b review2: plot_no_finished_runs: nothing left behind"; else pass "$b review2: plot_no_finished_runs: nothing left behind"; fi
+  check_error "$b review2: plot_no_finished_runs: no results at all writes nothing" "empty: no results" \
+    "$b/fc-eval" plot "$TMPD/empty" --out "$TMPD/p2"
+  if [ -e "$TMPD/p2" ]; then fail "$b review2: plot_no_finished_runs: no folder for missing results"; else pass "$b review2: plot_no_finished_runs: no folder for missing results"; fi
   check_error "$b review2: merge_checks_before_writing: a folder that is no sweep" "empty: not a sweep folder" \
     "$b/fc-eval" merge --out "$TMPD/m2" "$TMPD/empty"
   if [ -e "$TMPD/m2" ]; then fail "$b review2: merge_checks_before_writing: nothing written"; else pass "$b review2: merge_checks_before_writing: nothing written"; fi
