@@ -52,6 +52,14 @@ static fc_err make_compressor(fc_trainer *t, const char *resume_ckpt) {
         if (c->n_layers != lc->num_layers || c->head_dim != lc->head_dim)
             return fc_err_set(FC_ESHAPE, "%s: the compressor is for %d layers of head dim %d; the model %s has %d layers "
                               "of head dim %d", from, c->n_layers, c->head_dim, cfg->model, lc->num_layers, lc->head_dim);
+        /* the run's settings name the compressor it trains (and its metadata records them): a loaded one of
+         * another layout would be trained under the wrong ratio, so it is refused, not silently kept */
+        if (c->cf != cfg->compressor.window || c->depth != cfg->compressor.depth ||
+            (cfg->compressor.hidden && c->hidden != cfg->compressor.hidden))
+            return fc_err_set(FC_EINVAL, "%s: the compressor has window %d, depth %d, hidden %d; this run asks for window "
+                              "%ld, depth %ld, hidden %ld (give --window %d --ratio %dx --depth %d, or another checkpoint)",
+                              from, c->cf, c->depth, c->hidden, cfg->compressor.window, cfg->compressor.depth,
+                              cfg->compressor.hidden ? cfg->compressor.hidden : (long)lc->head_dim, c->cf, c->cf, c->depth);
         if (rule != FC_CCM_SEG_WHOLE && !c->has_image)
             return fc_err_set(FC_EINVAL, "%s: the compressor has no image MLPs (ik/iv), so it cannot train with segment rule "
                               "'%s' (use --segment-rule whole)", from, fc_ccm_seg_rule_name(rule));

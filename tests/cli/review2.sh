@@ -50,13 +50,20 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_ok "$b review2: synth --n 0 with multi-image samples still writes them" "$b/fc-eval" synth --out "$TMPD/y1" --n 0 --split test --multi 1
   if [ -f "$FC_SHARED/data/models/llava-1.5-7b-hf/tokenizer.json" ]; then
     TR=("$b/fc-train" llava --model tests/fixtures/vlm/llava-tiny --tokenizer "$FC_SHARED/data/models/llava-1.5-7b-hf"
-        --data tests/fixtures/train/conv.json --images tests/fixtures/train/images --threads 1 --max-steps 1)
+        --data tests/fixtures/train/conv.json --images tests/fixtures/train/images --threads 1)
     mkdir -p "$TMPD/runs"
     check_error "$b review2: train_out_folder: --out DIR/ is refused before training" \
-      "^fc-train: error: --out .*/runs/: a folder, not a file name \(give e\.g\. .*/runs/ccm\.safetensors\)$" "${TR[@]}" --out "$TMPD/runs/"
+      "^fc-train: error: --out .*/runs/: a folder, not a file name \(give e\.g\. .*/runs/ccm\.safetensors\)$" "${TR[@]}" --max-steps 1 --out "$TMPD/runs/"
     check_error "$b review2: train_out_folder: --out naming an existing folder" \
-      "--out .*/runs: a folder, not a file name" "${TR[@]}" --out "$TMPD/runs"
+      "--out .*/runs: a folder, not a file name" "${TR[@]}" --max-steps 1 --out "$TMPD/runs"
     if grep -q '^train: [0-9]' "$TMPD/err" "$TMPD/out"; then fail "$b review2: train_out_folder: no step ran"; else pass "$b review2: train_out_folder: no step ran"; fi
+    check_ok "$b review2: a 2-step run to resume" "${TR[@]}" --max-steps 2 --dropout 0 --out "$TMPD/runs/r.safetensors"
+    check_error "$b review2: train_resume_other_window: --resume with another --window/--ratio is refused (was kept, mislabelled)" \
+      "r\.last\.safetensors: the compressor has window 5, depth 3, hidden 8; this run asks for window 3" \
+      "${TR[@]}" --max-steps 4 --window 3 --ratio 3x --resume "$TMPD/runs/r.last.safetensors" --out "$TMPD/runs/r3.safetensors"
+    check_error "$b review2: train_resume_other_window: --init of another depth" "the compressor has window 5, depth 3, hidden 8; this run asks for window 5, depth 2" \
+      "${TR[@]}" --max-steps 1 --depth 2 --init "$TMPD/runs/r.safetensors" --out "$TMPD/runs/r4.safetensors"
+    if ls "$TMPD/runs" | grep -q '^r[34]'; then fail "$b review2: train_resume_other_window: nothing written"; else pass "$b review2: train_resume_other_window: nothing written"; fi
   else skip "$b review2: train_out_folder: no LLaVA tokenizer in $FC_SHARED"; fi
 done
 finish
