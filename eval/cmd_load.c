@@ -271,6 +271,11 @@ static int cmd_load(const fc_cli_args *cl) {
     if (!e && !(rate > 0))
         e = fc_err_set(FC_EINVAL, "--req-per-sec %s: the rate must be > 0 (a rate of 0 never sends a request)", a.s_rate);
     if (!e && a.s_requests) e = fc_cli_parse_long("--requests", a.s_requests, 1, 1 << 24, &n_req);
+    /* a run whose requests arrive over more than a day would look like a hang: 2 requests at 1e-9/s wait
+     * 31 years for the second */
+    if (!e && (double)(n_req - 1) / rate > 86400.0)
+        e = fc_err_set(FC_EINVAL, "--req-per-sec %s with %ld requests: the last would arrive after %.3g s (more than a day)",
+                       a.s_rate, n_req, (double)(n_req - 1) / rate);
     if (!e && a.s_p) e = fc_cli_parse_long("--prefill-batch", a.s_p, 1, 1 << 16, &P);
     if (!e && a.s_c) e = fc_cli_parse_long("--compress-batch", a.s_c, 1, 1 << 16, &C);
     if (!e && a.s_d) e = fc_cli_parse_long("--decode-batch", a.s_d, 1, 1 << 16, &D);

@@ -23,6 +23,9 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_error "$b review2: load_synthetic_clamped: the error names the prompt length given" \
     "prompt=100000000 is more than 4194304" \
     "$b/fc-eval" load --model $M --data synthetic:prompt=100000000 --method none --req-per-sec 5 --requests 2 --out "$TMPD/l3"
+  check_error "$b review2: load_rate_never_ends: a rate whose requests take more than a day to arrive is refused" \
+    "--req-per-sec 1e-9 with 2 requests: the last would arrive after 1e\+09 s \(more than a day\)" \
+    "$b/fc-eval" load --model $M --data synthetic:prompt=30 --method none --req-per-sec 1e-9 --requests 2 --arrival constant --out "$TMPD/l4"
   rm -rf "$TMPD/s1" "$TMPD/s2" "$TMPD/m"
   check_ok "$b review2: sweep one" "$b/fc-eval" sweep --config "$TMPD/one.yaml" --out "$TMPD/s1" --no-plots
   check_ok "$b review2: sweep two, shard 1/2" "$b/fc-eval" sweep --config "$TMPD/two.yaml" --shard 1/2 --out "$TMPD/s2" --no-plots
