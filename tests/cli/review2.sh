@@ -67,6 +67,10 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
     check_error "$b review2: train_resume_other_window: --init of another depth" "the compressor has window 5, depth 3, hidden 8; this run asks for window 5, depth 2" \
       "${TR[@]}" --max-steps 1 --depth 2 --init "$TMPD/runs/r.safetensors" --out "$TMPD/runs/r4.safetensors"
     if ls "$TMPD/runs" | grep -q '^r[34]'; then fail "$b review2: train_resume_other_window: nothing written"; else pass "$b review2: train_resume_other_window: nothing written"; fi
+    check_error "$b review2: grad_repeated_id: fc-train grad --ids t00,t00 is refused (the sample counted twice)" \
+      "^fc-train: error: --ids: id 't00' is given twice$" "$b/fc-train" grad --model tests/fixtures/vlm/llava-tiny \
+      --tokenizer "$FC_SHARED/data/models/llava-1.5-7b-hf" --ccm "$TMPD/runs/r.safetensors" --data tests/fixtures/train/conv.json \
+      --images tests/fixtures/train/images --ids t00,t02,t00 --out "$TMPD/runs/g.safetensors"
   else skip "$b review2: train_out_folder: no LLaVA tokenizer in $FC_SHARED"; fi
 done
 finish
