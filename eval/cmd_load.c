@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/base/cli.h"
 #include "core/base/mem.h"
@@ -203,8 +204,15 @@ static int run_load(const load_args *a, const fc_serve_config *base, fc_serve_ar
         long per = (longest + cfg.gen.max_new_tokens + block_size - 1) / block_size + 1;
         blocks = per * cfg.decode_batch;
     }
-    if (blocks > (1L << 26)) {
-        e = fc_err_set(FC_EINVAL, "KV pool of %ld blocks is too large", blocks);
+    /* The pool is allocated up front: a size past the machine's memory (say a huge --max-new-tokens in
+     * the default budget) is refused here with the knobs to turn, not left to the allocator. */
+    long long phys = (long long)sysconf(_SC_PHYS_PAGES) * (long long)sysconf(_SC_PAGESIZE);
+    if (blocks > (1L << 26) || (phys > 0 && (double)blocks * (double)block_bytes > (double)phys)) {
+        e = fc_err_set(FC_EINVAL,
+                       "KV pool of %ld blocks x %lld bytes = %.4g GiB is more than this machine's memory (%.4g GiB): "
+                       "lower --max-new-tokens or --decode-batch, or give a smaller --kv-budget / --kv-blocks",
+                       blocks, block_bytes, (double)blocks * (double)block_bytes / 1073741824.0,
+                       (double)phys / 1073741824.0);
         goto fail;
     }
     pp.n_blocks = (int)blocks;
@@ -263,6 +271,11 @@ static int cmd_load(const fc_cli_args *cl) {
     if (!e && !(rate > 0))
         e = fc_err_set(FC_EINVAL, "--req-per-sec %s: the rate must be > 0 (a rate of 0 never sends a request)", a.s_rate);
     if (!e && a.s_requests) e = fc_cli_parse_long("--requests", a.s_requests, 1, 1 << 24, &n_req);
+    /* a run whose requests arrive over more than a day would look like a hang: 2 requests at 1e-9/s wait
+     * 31 years for the second */
+    if (!e && (double)(n_req - 1) / rate > 86400.0)
+        e = fc_err_set(FC_EINVAL, "--req-per-sec %s with %ld requests: the last would arrive after %.3g s (more than a day)",
+                       a.s_rate, n_req, (double)(n_req - 1) / rate);
     if (!e && a.s_p) e = fc_cli_parse_long("--prefill-batch", a.s_p, 1, 1 << 16, &P);
     if (!e && a.s_c) e = fc_cli_parse_long("--compress-batch", a.s_c, 1, 1 << 16, &C);
     if (!e && a.s_d) e = fc_cli_parse_long("--decode-batch", a.s_d, 1, 1 << 16, &D);

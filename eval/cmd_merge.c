@@ -83,6 +83,64 @@ static fc_err merge_shard(const char *shard, const char *out_runs, int *copied, 
     return e;
 }
 
+/* The run ids of a sweep folder's plan (sweep.json), one per line, in *ids (NULL when the folder has no
+ * sweep.json: an older layout, nothing to compare). */
+static fc_err plan_ids(const char *dir, char **ids) {
+    *ids = NULL;
+    char *path = fc_path_join(dir, "sweep.json");
+    if (!path) return FC_ENOMEM;
+    if (!fc_file_exists(path)) return free(path), FC_OK;
+    char *text = NULL;
+    size_t len = 0;
+    fc_err e = fc_file_read(path, (size_t)64 << 20, "a sweep plan", &text, &len);
+    cJSON *j = e ? NULL : cJSON_ParseWithLength(text, len);
+    const cJSON *runs = j ? cJSON_GetObjectItemCaseSensitive(j, "runs") : NULL;
+    if (!e && !cJSON_IsArray(runs)) e = fc_err_set(FC_EFORMAT, "%s: not a sweep plan (no \"runs\" list)", path);
+    size_t n = 1;
+    const cJSON *r, *list = e ? NULL : runs;
+    cJSON_ArrayForEach(r, list) {
+        const char *id = fc_sweep_str(r, "id");
+        if (!id) e = fc_err_set(FC_EFORMAT, "%s: a run without an \"id\"", path);
+        else n += strlen(id) + 1;
+    }
+    if (!e && !(*ids = fc_malloc(n, "run ids"))) e = FC_ENOMEM;
+    if (!e) {
+        char *at = *ids;
+        cJSON_ArrayForEach(r, runs) at += sprintf(at, "%s\n", fc_sweep_str(r, "id"));
+        *at = 0;
+    }
+    cJSON_Delete(j);
+    free(text), free(path);
+    return e;
+}
+
+/* Every shard must be a sweep folder, and all plans (the shards' and an existing --out's) the same sweep:
+ * shards of two different sweeps would merge into one folder whose tables mix them. Checked before
+ * anything is written. */
+static fc_err check_shards(const char *out, const char *const *shards, int n) {
+    char *ref = NULL;
+    const char *ref_dir = NULL;
+    fc_err e = plan_ids(out, &ref); /* none when --out is new */
+    if (ref) ref_dir = out;
+    for (int s = 0; s < n && !e; s++) {
+        char *runs = fc_path_join(shards[s], "runs");
+        if (!runs) return free(ref), FC_ENOMEM;
+        DIR *d = opendir(runs);
+        free(runs);
+        if (!d) e = fc_err_set(FC_ENOTFOUND, "%s: not a sweep folder (no runs/ inside)", shards[s]);
+        else closedir(d);
+        char *ids = NULL;
+        if (!e) e = plan_ids(shards[s], &ids);
+        if (!e && ids && ref && strcmp(ids, ref))
+            e = fc_err_set(FC_EINVAL, "%s/sweep.json: another sweep's plan than %s/sweep.json (other runs): not shards of one sweep",
+                           shards[s], ref_dir);
+        if (!e && ids && !ref) ref = ids, ref_dir = shards[s], ids = NULL;
+        free(ids);
+    }
+    free(ref);
+    return e;
+}
+
 static bool same_dir(const char *a, const char *b) {
     struct stat x, y;
     return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
@@ -94,8 +152,10 @@ static int cmd_merge(const fc_cli_args *cl) {
     int n = cl->n_args;
     bool no_plots = fc_cli_flag(cl, "--no-plots");
     if (!out || n == 0) return fc_cli_error("merge: give --out DIR and at least one SHARD_DIR"), 2;
+    fc_err e = check_shards(out, shards, n);
+    if (e) return fc_cli_fail(e);
     char *out_runs = fc_path_join(out, "runs");
-    fc_err e = out_runs ? fc_out_mkdirs(out_runs) : FC_ENOMEM;
+    e = out_runs ? fc_out_mkdirs(out_runs) : FC_ENOMEM;
     int copied = 0, kept = 0;
     for (int s = 0; s < n && !e; s++) {
         if (same_dir(shards[s], out)) continue;

@@ -1,9 +1,14 @@
 /* cmd_plot.c: `fc-eval plot RESULTS --out DIR`: the gnuplot charts of a sweep or load results folder
  * (eval/plot_render.h). */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/base/cli.h"
+#include "core/base/file.h"
 #include "eval/commands.h"
 #include "eval/plot_render.h"
 
@@ -19,9 +24,19 @@ static int cmd_plot(const fc_cli_args *cl) {
         snprintf(def, sizeof def, "%s/plots", results);
         out = def;
     }
+    struct stat st;
+    bool had_out = stat(out, &st) == 0;
     int n = 0;
     fc_err e = fc_plot_render(results, out, &n);
     if (e) return fc_cli_fail(e);
+    if (!n) { /* a sweep folder none of whose runs finished: say so, and take back the empty data file */
+        char *data = fc_path_join(out, "data"), *series = data ? fc_path_join(data, "series.gp") : NULL;
+        if (series) remove(series);
+        if (data) rmdir(data);
+        if (!had_out) rmdir(out);
+        free(series), free(data);
+        return fc_cli_error("%s: no finished runs to plot (none of runs/ holds a summary.json or quality.csv)", results), 1;
+    }
     printf("plots: %d files in %s/\n", n, out);
     return 0;
 }

@@ -118,6 +118,11 @@ static int cmd_synth(const fc_cli_args *a) {
     else if (!strcmp(format, "jpeg") || !strcmp(format, "jpg")) o.png = false, o.jpeg = true;
     else if (!strcmp(format, "both")) o.png = o.jpeg = true;
     else return fc_cli_error("synth: --format '%s' (want png, jpeg or both)", format), 2;
+    long total = 0;
+    for (int k = 0; k < FC_SYNTH_NSPLITS; k++) total += o.n[k] + o.n_multi[k] + o.n_long[k];
+    if (!total) /* an empty data set would only be noticed later, by whatever reads it */
+        return fc_cli_error("synth: nothing to write: every selected split has 0 pictures and 0 multi/long samples "
+                            "(--n, --n-train/--n-validation/--n-test, --multi, --long)"), 2;
     int files = 0;
     if ((e = fc_synth_write(&o, &files))) return fc_cli_fail(e);
     printf("synth: %d files in %s (seed %llu; images: train %d, validation %d, test %d", files, o.out_dir,

@@ -327,16 +327,16 @@ fc_err fc_plot_render(const char *results_dir, const char *out_dir, int *n_files
     char *sdir = scripts_dir();
     char *summary = fc_path_join(results_dir, "summary.json"), *runs = fc_path_join(results_dir, "runs");
     fc_err e = data_dir && series && sdir && summary && runs ? FC_OK : FC_ENOMEM;
-    if (!e) e = fc_out_mkdirs(data_dir);
-    FILE *gp = e ? NULL : fopen(series, "w");
-    if (!e && !gp) e = fc_err_set(FC_EIO, "%s: cannot write", series);
     int n_load = 0, n_qual = 0, n_runs = 0;
     bool single = !e && fc_file_exists(summary);
     struct stat st;
     bool sweep = !e && stat(runs, &st) == 0 && S_ISDIR(st.st_mode);
-    if (!e && !single && !sweep)
+    if (!e && !single && !sweep) /* before anything is written */
         e = fc_err_set(FC_ENOTFOUND, "%s: no results: neither a sweep folder (runs/) nor a load run (summary.json)",
                        results_dir);
+    if (!e) e = fc_out_mkdirs(data_dir);
+    FILE *gp = e ? NULL : fopen(series, "w");
+    if (!e && !gp) e = fc_err_set(FC_EIO, "%s: cannot write", series);
     if (!e && single) {
         e = run_series(results_dir, data_dir, 1, gp, "this run");
         n_runs = 1;

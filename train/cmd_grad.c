@@ -67,6 +67,8 @@ static fc_err pick(const fc_dataset *d, const char *ids, const char *where, int 
         for (int r = 0; r < d->n && hit < 0; r++)
             if (strlen(d->recs[r].id) == len && !memcmp(d->recs[r].id, c, len)) hit = r;
         if (hit < 0) return fc_err_set(FC_ENOTFOUND, "%s: no sample with id '%.*s'", where, (int)len, c);
+        for (int j = 0; j < *n; j++) /* a repeated id would weigh its sample twice in the step's loss */
+            if ((*idx)[j] == hit) return fc_err_set(FC_EINVAL, "--ids: id '%.*s' is given twice", (int)len, c);
         (*idx)[(*n)++] = hit;
         if (!end) break;
         c = end + 1;

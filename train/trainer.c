@@ -52,6 +52,14 @@ static fc_err make_compressor(fc_trainer *t, const char *resume_ckpt) {
         if (c->n_layers != lc->num_layers || c->head_dim != lc->head_dim)
             return fc_err_set(FC_ESHAPE, "%s: the compressor is for %d layers of head dim %d; the model %s has %d layers "
                               "of head dim %d", from, c->n_layers, c->head_dim, cfg->model, lc->num_layers, lc->head_dim);
+        /* the run's settings name the compressor it trains (and its metadata records them): a loaded one of
+         * another layout would be trained under the wrong ratio, so it is refused, not silently kept */
+        if (c->cf != cfg->compressor.window || c->depth != cfg->compressor.depth ||
+            (cfg->compressor.hidden && c->hidden != cfg->compressor.hidden))
+            return fc_err_set(FC_EINVAL, "%s: the compressor has window %d, depth %d, hidden %d; this run asks for window "
+                              "%ld, depth %ld, hidden %ld (give --window %d --ratio %dx --depth %d, or another checkpoint)",
+                              from, c->cf, c->depth, c->hidden, cfg->compressor.window, cfg->compressor.depth,
+                              cfg->compressor.hidden ? cfg->compressor.hidden : (long)lc->head_dim, c->cf, c->cf, c->depth);
         if (rule != FC_CCM_SEG_WHOLE && !c->has_image)
             return fc_err_set(FC_EINVAL, "%s: the compressor has no image MLPs (ik/iv), so it cannot train with segment rule "
                               "'%s' (use --segment-rule whole)", from, fc_ccm_seg_rule_name(rule));
@@ -250,6 +258,13 @@ static fc_err setup(fc_trainer *t, char **resume_state) {
         omp_set_num_threads((int)cfg->threads);
         openblas_set_num_threads((int)cfg->threads);
     }
+    /* --out names the best checkpoint's file; the others go beside it. A folder would only fail at the
+     * first save, after the training it was to hold. */
+    size_t out_len = strlen(cfg->output);
+    struct stat out_st;
+    if (!out_len || cfg->output[out_len - 1] == '/' || (stat(cfg->output, &out_st) == 0 && S_ISDIR(out_st.st_mode)))
+        return fc_err_set(FC_EINVAL, "--out %s: a folder, not a file name (give e.g. %s%sccm.safetensors)", cfg->output,
+                          cfg->output, out_len && cfg->output[out_len - 1] == '/' ? "" : "/");
     char *resume_ckpt = NULL;
     fc_err e = cfg->resume ? resume_paths(cfg->resume, &resume_ckpt, resume_state) : FC_OK;
     /* the data first: a malformed file or a missing image fails before the model is mapped */

@@ -73,14 +73,18 @@ fc_err fc_serve_synthetic_parse(const char *spec, int vocab, fc_serve_synthetic 
         if (end == p || (*end && *end != ',') || v < 0 || v > (1LL << 40))
             return fc_err_set(FC_EINVAL, "--data '%s': %s: expected a whole number >= 0", spec, key);
         p = *end ? end + 1 : end;
-        if (!strcmp(key, "prompt")) s->prompt = (int)(v > (1 << 23) ? (1 << 23) : v), have_prompt = true;
-        else if (!strcmp(key, "image")) s->image_len = (int)(v > (1 << 23) ? (1 << 23) : v);
-        else if (!strcmp(key, "image_start")) s->image_start = (int)(v > (1 << 23) ? (1 << 23) : v);
-        else if (!strcmp(key, "records")) s->n_records = (int)(v > (1 << 24) ? (1 << 24) : v);
-        else if (!strcmp(key, "seed")) s->seed = (uint64_t)v;
-        else
+        /* a value past its bound is refused as written, not clamped (a clamped records= ran silently) */
+        if (strcmp(key, "prompt") && strcmp(key, "image") && strcmp(key, "image_start") && strcmp(key, "records") &&
+            strcmp(key, "seed"))
             return fc_err_set(FC_EINVAL, "--data '%s': unknown key '%s' (prompt, image, image_start, records, seed)", spec,
                               key);
+        long long most = !strcmp(key, "records") ? (1LL << 24) : !strcmp(key, "seed") ? (1LL << 40) : (1LL << 22);
+        if (v > most) return fc_err_set(FC_EINVAL, "--data '%s': %s=%lld is more than %lld", spec, key, v, most);
+        if (!strcmp(key, "prompt")) s->prompt = (int)v, have_prompt = true;
+        else if (!strcmp(key, "image")) s->image_len = (int)v;
+        else if (!strcmp(key, "image_start")) s->image_start = (int)v;
+        else if (!strcmp(key, "records")) s->n_records = (int)v;
+        else s->seed = (uint64_t)v;
     }
     if (!have_prompt) return fc_err_set(FC_EINVAL, "--data '%s': prompt=N is required", spec);
     if (s->image_start < 0) s->image_start = s->image_len > 0 ? 5 : 0;
