@@ -38,10 +38,6 @@ static void walk(fc_test *t, const fc_yaml_field *s, const char *prefix, int *n)
         if (!strcmp(key, "kind")) continue; /* fixed: a run config is kind train */
         int hits = 0;
         for (const fc_train_option *o = fc_train_options; o->opt; o++) hits += !strcmp(o->key, key);
-        if (!strcmp(key, "precision")) { /* the global --precision (train/main.c takes it out of argv first) */
-            if (hits) fc_test_fail(t, "schema key 'precision' has %d table options (want 0: --precision is global)", hits);
-            continue;
-        }
         if (hits != 1) fc_test_fail(t, "schema key '%s' has %d command-line options (want 1)", key, hits);
         (*n)++;
     }
