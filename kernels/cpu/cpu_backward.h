@@ -27,7 +27,7 @@ fc_err fc_cpu_linear_bwd(float *dx, float *dw, float *db, const float *dy, const
 void fc_cpu_rmsnorm_bwd(float *dx, float *dw, const float *dy, const float *x, const void *w, fc_dtype wdt,
                         int64_t N, int64_t C, float eps, bool accumulate);
 
-/* rope_backward.c. The transpose of fc_cpu_rope (a rotation by -angle), in place on d (T, nh, D), with the
+/* rope.c, beside the forward. The transpose of fc_cpu_rope (a rotation by -angle), in place on d (T, nh, D), with the
  * same f32 angles as the forward. */
 void fc_cpu_rope_bwd(float *d, const int32_t *pos, int64_t T, int64_t nh, int64_t D, float theta);
 

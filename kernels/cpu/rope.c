@@ -14,8 +14,11 @@
 #include <math.h>
 
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/cpu_backward.h"
 
-void fc_cpu_rope(float *x, const int32_t *pos, int64_t T, int64_t nh, int64_t D, float theta) {
+/* Rotates every pair (x_i, x_{i+D/2}) of x (T, nh, D) in place by sign * a, a = pos * inv_freq[i].
+ * sign is +1 or -1: negating sin a is exact, so the forward's operations are unchanged bit for bit. */
+static void rope_rotate(float *x, const int32_t *pos, int64_t T, int64_t nh, int64_t D, float theta, float sign) {
     int64_t half = D / 2;
     float inv_freq[FC_ROPE_MAX_D / 2];
     for (int64_t i = 0; i < half; i++) {
@@ -28,7 +31,7 @@ void fc_cpu_rope(float *x, const int32_t *pos, int64_t T, int64_t nh, int64_t D,
         for (int64_t i = 0; i < half; i++) {
             float a = (float)pos[t] * inv_freq[i];
             c[i] = cosf(a);
-            s[i] = sinf(a);
+            s[i] = sign * sinf(a);
         }
         for (int64_t h = 0; h < nh; h++) {
             float *r = x + (t * nh + h) * D;
@@ -41,4 +44,14 @@ void fc_cpu_rope(float *x, const int32_t *pos, int64_t T, int64_t nh, int64_t D,
             }
         }
     }
+}
+
+void fc_cpu_rope(float *x, const int32_t *pos, int64_t T, int64_t nh, int64_t D, float theta) {
+    rope_rotate(x, pos, T, nh, D, theta, 1.0f);
+}
+
+/* The backward: the forward's Jacobian is the rotation by a, so the gradient d (T, nh, D) is rotated back by
+ * -a in place: d1 = g1 c + g2 s, d2 = g2 c - g1 s, with c, s computed exactly as the forward computes them. */
+void fc_cpu_rope_bwd(float *d, const int32_t *pos, int64_t T, int64_t nh, int64_t D, float theta) {
+    rope_rotate(d, pos, T, nh, D, theta, -1.0f);
 }
