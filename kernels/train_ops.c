@@ -121,3 +121,32 @@ fc_err fc_op_linear_batched(fc_tensor *y, const fc_tensor *x, const fc_tensor *w
     FC_TRY(fc_cuda_ops_get(op, &cu));
     return cu->linear_batched(y->data, x->data, adt, w->data, w->dtype, b ? b->data : NULL, bdt, B, M, N, K);
 }
+
+fc_err fc_op_kv_scatter(fc_tensor *cache, const fc_tensor *src, const int32_t *rows) {
+    const char *op = "kv_scatter";
+    FC_TRY(fc_opcheck_present(op, "cache", cache));
+    FC_TRY(fc_opcheck_present(op, "src", src));
+    fc_device dev;
+    FC_TRY(fc_opcheck_device(op, 2, (const fc_tensor *const[]){cache, src}, (const char *const[]){"cache", "src"},
+                             &dev));
+    if (cache->dtype != src->dtype || cache->ndim < 1 || src->ndim < 1 ||
+        fc_tensor_numel(cache) / (cache->shape[0] ? cache->shape[0] : 1) !=
+            fc_tensor_numel(src) / (src->shape[0] ? src->shape[0] : 1))
+        return fc_err_set(FC_ESHAPE, "%s: cache %s (%s) and src %s (%s) differ in row size or dtype", op,
+                          FC_SHAPE(cache), fc_dtype_name(cache->dtype), FC_SHAPE(src), fc_dtype_name(src->dtype));
+    int64_t T = src->shape[0], n_rows = cache->shape[0];
+    if (T > 0 && !rows) return fc_err_set(FC_EINVAL, "%s: rows is NULL", op);
+    for (int64_t t = 0; t < T; t++)
+        if (rows[t] < 0 || rows[t] >= n_rows)
+            return fc_err_set(FC_EINVAL, "%s: row %lld of src goes to cache row %d, outside [0, %lld)", op, (long long)t,
+                              (int)rows[t], (long long)n_rows);
+    size_t rb = (size_t)(fc_tensor_numel(src) / (T ? T : 1)) * fc_dtype_size(src->dtype);
+    if (dev == FC_DEVICE_CPU) {
+        for (int64_t t = 0; t < T; t++)
+            memcpy((char *)cache->data + (size_t)rows[t] * rb, (const char *)src->data + (size_t)t * rb, rb);
+        return FC_OK;
+    }
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get(op, &cu));
+    return cu->kv_scatter(cache->data, src->data, rb, rows, T);
+}

@@ -6,6 +6,7 @@
  *   fc_op_adamw        the GPU twin of train/optim.c's fc_adamw_step on device vectors; CUDA tensors only.
  *   fc_op_linear_batched  B independent linears in one call: the CPU runs them one after another, CUDA as
  *                      one cublasGemmStridedBatchedEx.
+ *   fc_op_kv_scatter   new K/V rows into a paged cache (what a device-resident decode step needs).
  * Conventions of kernels/ops.h (checks name the op and the shapes; no allocation beyond grow-only scratch).
  */
 #ifndef FC_TRAIN_OPS_H
@@ -36,5 +37,10 @@ fc_err fc_op_adamw(fc_tensor *params, const fc_tensor *grads, fc_tensor *m, fc_t
 
 /* y (B, M, N) = x (B, M, K) . w (B, N, K)^T + b (B, N) per entry; b may be NULL. Dtypes as fc_op_linear. */
 fc_err fc_op_linear_batched(fc_tensor *y, const fc_tensor *x, const fc_tensor *w, const fc_tensor *b);
+
+/* Row t of src (T, ...) into row rows[t] of cache (n_rows, ...), the trailing dims and dtype equal: the new
+ * tokens' K or V into a paged pool laid out (n_blocks * block_size, Hkv, D). rows: host memory, each in
+ * [0, n_rows) (checked). CPU: memcpy per row; CUDA: one launch. */
+fc_err fc_op_kv_scatter(fc_tensor *cache, const fc_tensor *src, const int32_t *rows);
 
 #endif

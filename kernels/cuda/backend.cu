@@ -104,5 +104,6 @@ extern "C" __attribute__((visibility("default"))) fc_err fc_cuda_backend_registe
     ops->kl_loss = fc_cuda_kl_loss;
     ops->adamw = fc_cuda_adamw;
     ops->linear_batched = fc_cuda_linear_batched;
+    ops->kv_scatter = fc_cuda_kv_scatter;
     return FC_OK;
 }

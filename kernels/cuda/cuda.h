@@ -86,6 +86,10 @@ fc_err fc_cuda_adamw(float *p, const float *g, float *m, float *v, int64_t n, co
 fc_err fc_cuda_linear_batched(void *y, const void *x, fc_dtype adt, const void *w, fc_dtype wdt, const void *b,
                               fc_dtype bdt, int64_t batch, int64_t M, int64_t N, int64_t K);
 
+/* Row t of src (T rows of row_bytes) to row rows[t] of cache (rows: host memory, uploaded to scratch slot
+ * 1): the new tokens' K or V rows into their places in a paged pool. */
+fc_err fc_cuda_kv_scatter(void *cache, const void *src, size_t row_bytes, const int32_t *rows, int64_t T);
+
 /* A device buffer of at least `bytes` in slot 0..FC_CUDA_SCRATCH_SLOTS-1, grow-only, kept for the process
  * (freed by fc_cuda_scratch_release). Not thread-safe: CUDA ops are issued from one thread. */
 #define FC_CUDA_SCRATCH_SLOTS 4

@@ -86,6 +86,7 @@ typedef struct fc_cuda_ops {
     fc_err (*adamw)(float *p, const float *g, float *m, float *v, int64_t n, const fc_cuda_adamw_hyper *h);
     fc_err (*linear_batched)(void *y, const void *x, fc_dtype adt, const void *w, fc_dtype wdt, const void *b,
                              fc_dtype bdt, int64_t batch, int64_t M, int64_t N, int64_t K);
+    fc_err (*kv_scatter)(void *cache, const void *src, size_t row_bytes, const int32_t *rows, int64_t T);
 } fc_cuda_ops;
 
 /* The library's entry point: checks `abi` and `size` against its own, finds a device, fills *ops.

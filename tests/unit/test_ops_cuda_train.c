@@ -474,7 +474,54 @@ static void test_cuda_train_ops_refusals(fc_test *t) {
              "paged attention: %s", fc_errmsg());
 }
 
+/* kv_scatter: the CPU path puts each row where asked and nothing else moves (GPU-free); the GPU path does
+ * the same for every dtype, on a row size that takes the 16-byte path and one that does not. */
+static void test_kv_scatter_cpu_rows(fc_test *t) {
+    enum { R = 10, W = 6, T = 3 };
+    float cache[R * W], src[T * W];
+    for (int i = 0; i < R * W; i++) cache[i] = -1.0f;
+    for (int i = 0; i < T * W; i++) src[i] = (float)i;
+    fc_tensor c = fc_tensor_view(cache, FC_DTYPE_F32, FC_DEVICE_CPU, 3, (int64_t[]){R, 2, 3});
+    fc_tensor s = fc_tensor_view(src, FC_DTYPE_F32, FC_DEVICE_CPU, 3, (int64_t[]){T, 2, 3});
+    const int32_t rows[T] = {7, 0, 4};
+    OK(t, fc_op_kv_scatter(&c, &s, rows));
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < W; j++) {
+            int from = r == 7 ? 0 : r == 0 ? 1 : r == 4 ? 2 : -1;
+            float want = from < 0 ? -1.0f : (float)(from * W + j);
+            FC_CHECK(t, cache[r * W + j] == want, "cache[%d][%d] = %g, want %g", r, j, cache[r * W + j], want);
+        }
+    const int32_t bad[T] = {7, 10, 4};
+    FC_CHECK(t, fc_op_kv_scatter(&c, &s, bad) == FC_EINVAL && strstr(fc_errmsg(), "outside [0, 10)"), "row 10: %s",
+             fc_errmsg());
+    fc_tensor s2 = fc_tensor_view(src, FC_DTYPE_F32, FC_DEVICE_CPU, 2, (int64_t[]){T, 5});
+    FC_CHECK(t, fc_op_kv_scatter(&c, &s2, rows) == FC_ESHAPE, "row size 5 vs 6: %s", fc_errmsg());
+}
+
+static void test_cuda_kv_scatter(fc_test *t) {
+    if (no_gpu(t)) return;
+    static const int64_t widths[] = {128, 5};
+    enum { R = 40, T = 7 };
+    const int32_t rows[T] = {39, 0, 17, 18, 3, 25, 11};
+    for (int a = 0; a < 3; a++)
+        for (int wi = 0; wi < 2; wi++) {
+            bag b = {0};
+            fc_dtype adt = adts[a];
+            int64_t W = widths[wi];
+            fc_tensor *cache = rand_act(t, &b, adt, 2, (int64_t[]){R, W}, 1.0f);
+            fc_tensor *src = rand_act(t, &b, adt, 2, (int64_t[]){T, W}, 1.0f);
+            BAIL(t, &b);
+            fc_tensor *gc = dev(t, &b, cache, adt), *gs = dev(t, &b, src, adt);
+            BAIL(t, &b);
+            OK(t, fc_op_kv_scatter(cache, src, rows));
+            OK(t, fc_op_kv_scatter(gc, gs, rows));
+            close_to(t, "kv_scatter", gc, cache, 0.0, 0.0); /* a copy: exact */
+            bag_free(&b);
+        }
+}
+
 static const fc_test_case cases[] = {
+    FC_CASE(test_kv_scatter_cpu_rows),     FC_CASE(test_cuda_kv_scatter),
     FC_CASE(test_cuda_train_ops_refusals), FC_CASE(test_linear_batched_cpu_is_per_entry),
     FC_CASE(test_cuda_paged_attention),    FC_CASE(test_cuda_linear_bwd),
     FC_CASE(test_cuda_rmsnorm_silu_rope_bwd), FC_CASE(test_cuda_attention_prefix),
