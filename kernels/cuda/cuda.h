@@ -95,6 +95,9 @@ fc_err fc_cuda_kv_scatter(void *cache, const void *src, size_t row_bytes, const 
 #define FC_CUDA_SCRATCH_SLOTS 4
 fc_err fc_cuda_scratch(int slot, size_t bytes, void **out);
 void fc_cuda_scratch_release(void);
+/* Host data (read before the call returns) into scratch `slot`, copied asynchronously in stream order:
+ * the kernels queued before still see the slot's old contents, those queued after see the new ones. */
+fc_err fc_cuda_upload(int slot, const void *host, size_t bytes, void **out);
 
 #ifdef __cplusplus
 }

@@ -22,8 +22,7 @@ extern "C" fc_err fc_cuda_kv_scatter(void *cache, const void *src, size_t row_by
     if (T == 0 || row_bytes == 0) return FC_OK;
     if (T > INT32_MAX) return fc_err_set(FC_EUNSUPPORTED, "kv_scatter: %lld rows exceed the cuda grid", (long long)T);
     void *drows;
-    FC_TRY(fc_cuda_scratch(1, (size_t)T * sizeof(int32_t), &drows));
-    FC_CUDA_TRY(cudaMemcpy(drows, rows, (size_t)T * sizeof(int32_t), cudaMemcpyHostToDevice));
+    FC_TRY(fc_cuda_upload(1, rows, (size_t)T * sizeof(int32_t), &drows));
     bool aligned = row_bytes % 16 == 0 && (uintptr_t)cache % 16 == 0 && (uintptr_t)src % 16 == 0;
     if (aligned)
         kv_scatter16_kernel<<<(unsigned)T, 128>>>((uint4 *)cache, (const uint4 *)src, (int64_t)(row_bytes / 16),

@@ -111,8 +111,7 @@ extern "C" fc_err fc_cuda_paged_attention(void *out, const void *q, const void *
         for (int i = 0; i < sq->n_q; i++) pack_buf[sq->q_start + i] = s;
     }
     void *dpack;
-    FC_TRY(fc_cuda_scratch(2, n * sizeof(int32_t), &dpack));
-    FC_CUDA_TRY(cudaMemcpy(dpack, pack_buf, n * sizeof(int32_t), cudaMemcpyHostToDevice));
+    FC_TRY(fc_cuda_upload(2, pack_buf, n * sizeof(int32_t), &dpack));
     dim3 grid((unsigned)T, (unsigned)H);
     FC_CUDA_DISPATCH("paged_attention", adt, {
         paged_attention_kernel<TA><<<grid, 32 * FC_PA_WARPS>>>((TA *)out, (const TA *)q, (const TA *)k, (const TA *)v,

@@ -33,8 +33,7 @@ static fc_err rope_rotate(void *x, fc_dtype adt, const int32_t *pos, int64_t T, 
     if (T == 0 || nh == 0 || D == 0) return FC_OK;
     if (nh > 65535) return fc_err_set(FC_EUNSUPPORTED, "rope: %lld heads exceed the cuda grid", (long long)nh);
     void *dpos;
-    FC_TRY(fc_cuda_scratch(1, (size_t)T * sizeof(int32_t), &dpos));
-    FC_CUDA_TRY(cudaMemcpy(dpos, pos, (size_t)T * sizeof(int32_t), cudaMemcpyHostToDevice));
+    FC_TRY(fc_cuda_upload(1, pos, (size_t)T * sizeof(int32_t), &dpos));
     dim3 grid((unsigned)T, (unsigned)nh);
     int threads = D / 2 < 128 ? (int)((D / 2 + 31) / 32 * 32) : 128;
     FC_CUDA_DISPATCH("rope", adt, { rope_kernel<TA><<<grid, threads>>>((TA *)x, (const int32_t *)dpos, nh, D, theta, sign); });
