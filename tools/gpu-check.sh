@@ -13,9 +13,11 @@
 # H100/H200 (build ~3 min on 16 cores, tests ~1 min, bench ~4 min); BENCH=0 skips step 5, QUICK=1 runs
 # it with 4 layers per model.
 #
-# Results: bench/results/gpu-<UTC time>-<device>/ (summary.txt, env.txt, one log per step, gpu_bench.csv),
-# also copied to $GPU_CHECK_COPY_TO (default $OUT when that is a directory) for machines whose outputs come
-# back only from there. Exit status: 0 when every step passed.
+# Results: gpu-<UTC time>-<device>/ (summary.txt, env.txt, one log per step, gpu_bench.csv) written in
+# $GPU_CHECK_COPY_TO (default $OUT) when that is a directory, so that a run cut off by its caller's time
+# limit leaves its finished steps there, and copied to bench/results/ at the end; else in bench/results/.
+# BUDGET_S (default 570) bounds the whole run: the bench gets what is left. Exit status: 0 when every
+# step passed.
 #
 # Needs on the GPU machine: the NVIDIA driver, nvcc + cuBLAS (CUDA 12 or 13), gcc, make and the Debian
 # packages of tools/debian-packages.txt (the build refuses to start without them: `make deps` installs
@@ -31,8 +33,13 @@ export PYTHON
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
 slug=$(echo "${device:-no-gpu}" | tr -c 'A-Za-z0-9\n' '-' | tr -s '-' | sed 's/-$//')
+# written straight into $OUT when the caller gives one (the device tool brings back only what lies there, and
+# a run cut off by its time limit still leaves every finished step's log); copied to bench/results at the end
+dest=${GPU_CHECK_COPY_TO:-${OUT:-}}
+if [ -z "${RES:-}" ] && [ -n "$dest" ] && [ -d "$dest" ]; then RES=$dest/gpu-$stamp-$slug; fi
 RES=${RES:-bench/results/gpu-$stamp-$slug}
 mkdir -p "$RES"
+BUDGET_S=${BUDGET_S:-570} # the whole run; the bench gets what is left of it
 summary=$RES/summary.txt
 : >"$summary"
 failed=0
@@ -83,7 +90,14 @@ if [ "$built" = 1 ]; then
   step test-gpu 240 env REQUIRE_GPU=1 make -j"$JOBS" --no-print-directory CUDA=1 CUDA_ARCH="$arch" test-gpu
   if [ "${BENCH:-1}" != 0 ]; then
     if [ "${QUICK:-0}" = 1 ]; then export LAYERS=${LAYERS:-4}; fi
-    step bench 420 env OUT="$RES" DEVICE="$device" bash bench/gpu.sh
+    left=$((BUDGET_S - SECONDS - 15))
+    [ "$left" -gt 420 ] && left=420
+    if [ "$left" -lt 60 ]; then
+      log "bench      skipped: ${left}s left of BUDGET_S=${BUDGET_S}"
+      failed=$((failed + 1))
+    else
+      step bench "$left" env OUT="$RES" DEVICE="$device" bash bench/gpu.sh
+    fi
   else
     log "bench      skipped (BENCH=0)"
   fi
@@ -92,10 +106,10 @@ else
 fi
 
 [ -f "$RES/test-gpu.log" ] && log "tests: $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$RES/test-gpu.log" | tail -n 1)"
-[ -f "$RES/bench.log" ] && { log "bench figures:"; sed -n '/^== summary/,$p' "$RES/bench.log" | tee -a "$summary" >/dev/null; }
+[ -f "$RES/bench.log" ] && { log "bench figures:"; sed -n '/^== summary/,$p' "$RES/bench.log" | tee -a "$summary"; }
 log "gpu-check: $failed step(s) failed; results in $RES"
-dest=${GPU_CHECK_COPY_TO:-${OUT:-}}
-if [ -n "$dest" ] && [ -d "$dest" ] && [ "$(cd "$dest" && pwd)" != "$(cd "$RES" && pwd)" ]; then
-  cp -r "$RES" "$dest"/ && echo "copied to $dest/$(basename "$RES")"
-fi
+case "$RES" in
+  bench/results/*) ;;
+  *) mkdir -p bench/results && cp -r "$RES" bench/results/ && echo "copied to bench/results/$(basename "$RES")" ;;
+esac
 [ "$failed" = 0 ]
