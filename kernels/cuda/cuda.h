@@ -52,6 +52,12 @@ fc_err fc_cuda_paged_attention(void *out, const void *q, const void *k, const vo
                                const fc_paged_seq *seqs, int n_seqs, int64_t T, int64_t H, int64_t Hkv, int64_t D,
                                int64_t block_size, float scale);
 
+/* paged_prefill.cu: one sequence of fc_cuda_paged_attention with at least FC_CUDA_PREFILL_MIN_Q new tokens,
+ * through cuBLAS batched GEMMs (scratch slots 4-9). */
+#define FC_CUDA_PREFILL_MIN_Q 64
+fc_err fc_cuda_paged_prefill(void *out, const void *q, const void *k, const void *v, fc_dtype adt,
+                             const fc_paged_seq *s, int64_t H, int64_t Hkv, int64_t D, int64_t bs, float scale);
+
 /* The backward ops of kernels/ops_backward.h (rules of kernels/cpu/cpu_backward.h: activation gradients
  * overwritten or accumulated, parameter gradients dw, db f32 and always accumulated, each may be NULL).
  * Activations (dx, dy, x, gate, up) in adt. linear_bwd: both GEMMs through cublasGemmEx with f32
@@ -92,7 +98,7 @@ fc_err fc_cuda_kv_scatter(void *cache, const void *src, size_t row_bytes, const 
 
 /* A device buffer of at least `bytes` in slot 0..FC_CUDA_SCRATCH_SLOTS-1, grow-only, kept for the process
  * (freed by fc_cuda_scratch_release). Not thread-safe: CUDA ops are issued from one thread. */
-#define FC_CUDA_SCRATCH_SLOTS 4
+#define FC_CUDA_SCRATCH_SLOTS 10
 fc_err fc_cuda_scratch(int slot, size_t bytes, void **out);
 void fc_cuda_scratch_release(void);
 /* Host data (read before the call returns) into scratch `slot`, copied asynchronously in stream order:

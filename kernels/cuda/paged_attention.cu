@@ -2,7 +2,8 @@
 // prefill chunks and decode steps alike, as the CPU twin (kernels/cpu/paged_attention.c): query i of a
 // sequence with n_q new tokens and n_keys entries sees entries [0, n_keys - n_q + i]; entry e lives in row
 // blocks[e / block_size] * block_size + e % block_size of the caches (n_blocks, block_size, Hkv, D).
-// One block per (row of q, head), online softmax in f32 as attention.cu: each warp walks every
+// Sequences with FC_CUDA_PREFILL_MIN_Q or more new tokens go to paged_prefill.cu (cuBLAS); the rest:
+// one block per (row of q, head), online softmax in f32 as attention.cu: each warp walks every
 // FC_PA_WARPS-th visible entry, the lanes split the head dim; the warps' partials merge in shared memory.
 // The sequences' tables (host memory) are packed into one array and uploaded to scratch slot 2 per call:
 //   row_seq (T): the sequence owning each row of q, or -1 (that row is left untouched);
@@ -108,7 +109,8 @@ extern "C" fc_err fc_cuda_paged_attention(void *out, const void *q, const void *
         info[0] = sq->q_start, info[1] = sq->n_q, info[2] = sq->n_keys, info[3] = (int32_t)off;
         for (int64_t b = 0; b < nb; b++) pack_buf[off + b] = sq->blocks[b];
         off += (size_t)nb;
-        for (int i = 0; i < sq->n_q; i++) pack_buf[sq->q_start + i] = s;
+        if (sq->n_q < FC_CUDA_PREFILL_MIN_Q) // long prefills take the cuBLAS path below; their rows stay -1 here
+            for (int i = 0; i < sq->n_q; i++) pack_buf[sq->q_start + i] = s;
     }
     void *dpack;
     FC_TRY(fc_cuda_upload(2, pack_buf, n * sizeof(int32_t), &dpack));
@@ -118,5 +120,8 @@ extern "C" fc_err fc_cuda_paged_attention(void *out, const void *q, const void *
                                                               (const int32_t *)dpack, T, H, Hkv, D, block_size, scale);
     });
     FC_CUDA_LAUNCH_TRY();
+    for (int s = 0; s < n_seqs; s++)
+        if (seqs[s].n_q >= FC_CUDA_PREFILL_MIN_Q)
+            FC_TRY(fc_cuda_paged_prefill(out, q, k, v, adt, &seqs[s], H, Hkv, D, block_size, scale));
     return FC_OK;
 }

@@ -163,6 +163,42 @@ static void test_cuda_paged_attention(fc_test *t) {
         }
 }
 
+/* Paged attention with long prefills (the cuBLAS path, n_q >= FC_CUDA_PREFILL_MIN_Q = 64) beside a decode
+ * row: a prefill of 70 new tokens after 10 cached entries, a decode step, a prompt of 66 tokens alone;
+ * block tables scattered over the pool. */
+static void test_cuda_paged_attention_long_prefill(fc_test *t) {
+    if (no_gpu(t)) return;
+    static const struct { int64_t H, Hkv, D; } cs[] = {{8, 2, 64}, {4, 4, 128}};
+    enum { BS = 4, NB = 64, T = 137 };
+    int32_t b0[20], b1[3] = {60, 61, 62}, b2[17];
+    for (int i = 0; i < 20; i++) b0[i] = (int32_t)((i * 7 + 3) % 40);     /* 20 distinct blocks of [0, 40) */
+    for (int i = 0; i < 17; i++) b2[i] = (int32_t)(40 + (i * 5) % 17);    /* 17 distinct blocks of [40, 57) */
+    const fc_paged_seq seqs[3] = {{.q_start = 0, .n_q = 70, .n_keys = 80, .blocks = b0},
+                                  {.q_start = 70, .n_q = 1, .n_keys = 9, .blocks = b1},
+                                  {.q_start = 71, .n_q = 66, .n_keys = 66, .blocks = b2}};
+    for (int a = 0; a < 3; a++)
+        for (int c = 0; c < 2; c++) {
+            bag b = {0};
+            fc_dtype adt = adts[a];
+            int64_t H = cs[c].H, Hkv = cs[c].Hkv, D = cs[c].D;
+            fc_tensor *q = rand_act(t, &b, adt, 3, (int64_t[]){T, H, D}, 1.0f);
+            fc_tensor *k = rand_act(t, &b, adt, 4, (int64_t[]){NB, BS, Hkv, D}, 1.0f);
+            fc_tensor *v = rand_act(t, &b, adt, 4, (int64_t[]){NB, BS, Hkv, D}, 1.0f);
+            fc_tensor *o = zeros(t, &b, FC_DTYPE_F32, FC_DEVICE_CPU, 2, (int64_t[]){T, H * D});
+            fc_tensor *dq = dev(t, &b, q, adt), *dk = dev(t, &b, k, adt), *dv = dev(t, &b, v, adt);
+            fc_tensor *dout = zeros(t, &b, adt, FC_DEVICE_CUDA, 2, (int64_t[]){T, H * D});
+            BAIL(t, &b);
+            float scale = 1.0f / sqrtf((float)D);
+            OK(t, fc_op_paged_attention(o, q, k, v, seqs, 3, scale));
+            OK(t, fc_op_paged_attention(dout, dq, dk, dv, seqs, 3, scale));
+            char what[96];
+            snprintf(what, sizeof what, "paged_attention long prefill H%lld/%lld D%lld (%s)", (long long)H,
+                     (long long)Hkv, (long long)D, fc_dtype_name(adt));
+            close_to(t, what, dout, o, tol_of(adt), tol_of(adt));
+            bag_free(&b);
+        }
+}
+
 /* linear_bwd: dx overwritten then accumulated, dw and db accumulated onto non-zero starts. */
 static void test_cuda_linear_bwd(fc_test *t) {
     if (no_gpu(t)) return;
@@ -654,7 +690,7 @@ static const fc_test_case cases[] = {
     FC_CASE(test_train_steps_cpu_loss_falls), FC_CASE(test_cuda_train_steps_match_cpu),
     FC_CASE(test_kv_scatter_cpu_rows),     FC_CASE(test_cuda_kv_scatter),
     FC_CASE(test_cuda_train_ops_refusals), FC_CASE(test_linear_batched_cpu_is_per_entry),
-    FC_CASE(test_cuda_paged_attention),    FC_CASE(test_cuda_linear_bwd),
+    FC_CASE(test_cuda_paged_attention),    FC_CASE(test_cuda_paged_attention_long_prefill),    FC_CASE(test_cuda_linear_bwd),
     FC_CASE(test_cuda_rmsnorm_silu_rope_bwd), FC_CASE(test_cuda_attention_prefix),
     FC_CASE(test_cuda_kl_loss),            FC_CASE(test_cuda_adamw),
     FC_CASE(test_cuda_linear_batched),
