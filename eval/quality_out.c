@@ -9,42 +9,26 @@
 
 #include "core/base/file.h"
 #include "core/base/mem.h"
+#include "eval/results_io.h"
 
 const char *fc_quality_method_name(const fc_quality_method *m) { return m->m ? fc_compress_name(m->m) : "none"; }
 const char *fc_quality_method_spec(const fc_quality_method *m) { return m->m ? fc_compress_spec(m->m) : "none"; }
 double fc_quality_method_ratio(const fc_quality_method *m) { return m->m ? fc_compress_ratio(m->m) : 1.0; }
 
-/* RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
-static void csv_str(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* Writes one file's content; false when it could not be formed (out of memory). */
 typedef bool (*write_fn)(FILE *f, const fc_quality_report *r);
 
-/* Writes dir/name through a temporary file in dir, renamed over the target when complete. */
+/* Writes dir/name through a temporary file beside it (results_io.h), renamed over the target when complete. */
 static fc_err write_atomic(const char *dir, const char *name, write_fn fn, const fc_quality_report *r) {
-    char *path = fc_path_join(dir, name), tmp[4200];
+    char *path = fc_path_join(dir, name);
     if (!path) return FC_ENOMEM;
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    fc_err e = FC_OK;
-    if (!f) e = fc_err_set(FC_EIO, "%s: cannot write: %s", tmp, strerror(errno));
-    else {
-        bool formed = fn(f, r), bad = ferror(f);
-        if (fclose(f) != 0 || bad) e = fc_err_set(FC_EIO, "%s: write failed: %s", tmp, strerror(errno));
-        else if (!formed) e = fc_err_set(FC_ENOMEM, "%s: out of memory while forming it", path);
-        else if (rename(tmp, path) != 0) e = fc_err_set(FC_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-        if (e) unlink(tmp);
+    fc_out_file o;
+    fc_err e = fc_out_open(&o, path);
+    if (!e && !fn(o.f, r)) {
+        fc_out_abort(&o);
+        e = fc_err_set(FC_ENOMEM, "%s: out of memory while forming it", path);
+    } else if (!e) {
+        e = fc_out_commit(&o);
     }
     free(path);
     return e;
@@ -67,9 +51,9 @@ static bool write_summary_csv(FILE *f, const fc_quality_report *r) {
         fc_quality_summarize(r->res, j, &s);
         const fc_quality_method *m = &r->methods[j];
         double x = fc_quality_method_ratio(m);
-        csv_str(f, fc_quality_method_name(m));
+        fc_csv_str(f, fc_quality_method_name(m));
         fputc(',', f);
-        csv_str(f, fc_quality_method_spec(m));
+        fc_csv_str(f, fc_quality_method_spec(m));
         fprintf(f, ",%.6g,%.6g,%d,%.6f,%.6f,%.6g,%.6f,%.6f,%.4f,%.1f,%.1f,%.6g,%d,%lld,%.6g,%.6f\n", x, 1.0 - 1.0 / x,
                 s.n, s.accuracy_exact, s.accuracy_contains, s.kl_mean, s.top1_agreement, s.greedy_identical,
                 s.first_divergence_mean, s.kv_bytes_mean, s.kv_bytes_full_mean, s.achieved_ratio, s.n_records,
@@ -85,15 +69,15 @@ static bool write_samples_csv(FILE *f, const fc_quality_report *r) {
         const int turn = r->res->item_turn[i];
         for (int j = 0; j < r->n_methods; j++) {
             const fc_quality_cell *c = &r->res->cells[(size_t)i * r->n_methods + j];
-            csv_str(f, rec->id);
+            fc_csv_str(f, rec->id);
             fputc(',', f);
-            csv_str(f, fc_quality_method_name(&r->methods[j]));
+            fc_csv_str(f, fc_quality_method_name(&r->methods[j]));
             fputc(',', f);
-            csv_str(f, fc_quality_method_spec(&r->methods[j]));
+            fc_csv_str(f, fc_quality_method_spec(&r->methods[j]));
             fputc(',', f);
-            csv_str(f, fc_quality_item_answer(rec, turn));
+            fc_csv_str(f, fc_quality_item_answer(rec, turn));
             fputc(',', f);
-            csv_str(f, c->prediction ? c->prediction : "");
+            fc_csv_str(f, c->prediction ? c->prediction : "");
             char choice[4] = "";
             if (c->score.choice >= 0) choice[0] = (char)('A' + c->score.choice);
             fprintf(f, ",%d,%d,%s,%.6g,%.6f,%d,%d,%d,%d,%zu,%zu,%.6g,%d\n", c->score.exact, c->score.contains, choice,

@@ -48,6 +48,20 @@ void fc_out_abort(fc_out_file *o) {
     memset(o, 0, sizeof *o);
 }
 
+void fc_csv_str(FILE *f, const char *s) {
+    if (!s) return;
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
 fc_err fc_out_write_text(const char *path, const char *text) {
     fc_out_file o;
     FC_TRY(fc_out_open(&o, path));

@@ -22,6 +22,10 @@ void fc_out_abort(fc_out_file *o);
 /* Writes `text` to path through a temporary. */
 fc_err fc_out_write_text(const char *path, const char *text);
 
+/* A CSV field (RFC 4180): as it is, or quoted with its quotes doubled when it holds a comma, a quote or a
+ * line break. NULL writes an empty field. */
+void fc_csv_str(FILE *f, const char *s);
+
 /* mkdir -p; FC_EIO names the folder that could not be made. */
 fc_err fc_out_mkdirs(const char *dir);
 /* Before a run: can dir be made (mkdir -p) and written into? Each existing part must be a folder, the

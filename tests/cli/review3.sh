@@ -22,6 +22,14 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   touch "$TMPD/file"
   check_error "$b review3: load_out_made_before_checks: --out under a file" "$TMPD/file: exists and is not a folder" \
     "${L[@]}" --data synthetic:prompt=60 --max-new-tokens 2 --out "$TMPD/file/x"
+  # one --ids reader for generate and logits (eval/prompt_input.c fc_eval_prompts_run): the same errors
+  for cmd in "generate --max-new-tokens 2" "logits --out $TMPD/lg.safetensors"; do
+    check_error "$b review3: ids_parsing_duplicated: ${cmd%% *} --ids ''" "^fc-eval: error: --ids: no token ids in ''$" \
+      "$b/fc-eval" $cmd --model $M --ids ""
+    check_error "$b review3: ids_parsing_duplicated: ${cmd%% *} --ids 1,x" "--ids" "$b/fc-eval" $cmd --model $M --ids 1,x
+  done
+  check_ok "$b review3: ids_parsing_duplicated: logits --ids runs" "$b/fc-eval" logits --model $M --ids 1,2,3 --out "$TMPD/lg.safetensors"
+  check_ok "$b review3: ids_parsing_duplicated: generate --ids runs" "$b/fc-eval" generate --model $M --ids 1,2,3 --max-new-tokens 2 --print-ids
   if [ -f "$LTOK/tokenizer.json" ]; then
     TR=("$b/fc-train" llava --model tests/fixtures/vlm/llava-tiny --tokenizer "$LTOK"
         --data tests/fixtures/train/conv.json --images tests/fixtures/train/images --threads 1)
