@@ -161,10 +161,9 @@ static fc_err run(const quality_opts *o, int argc, char *const *argv) {
     cJSON_AddNumberToObject(cfg, "seconds", fc_time_now() - t0);
     fc_quality_report rep = {.data = &d, .methods = methods, .n_methods = n_methods, .res = &res, .config = cfg,
                              .n_layers = vlm->llm->cfg.num_layers};
-    printf("quality: %d question%s in %d record%s of %s (%s), model %s (%s)%s\n", res.n_items,
-           res.n_items == 1 ? "" : "s", d.n, d.n == 1 ? "" : "s", d.path,
-           fc_data_format_names[d.format], o->model, fc_arch_name(vlm->cfg.arch),
-           res.answers_cut ? ", some reference answers cut to --max-answer-tokens" : "");
+    printf("quality: %d record%s (%d question%s) of %s (%s), model %s (%s)%s\n", d.n, d.n == 1 ? "" : "s",
+           res.n_items, res.n_items == 1 ? "" : "s", d.path, fc_data_format_names[d.format], o->model,
+           fc_arch_name(vlm->cfg.arch), res.answers_cut ? ", some reference answers cut to --max-answer-tokens" : "");
     fc_quality_print_table(&rep, stdout, stderr);
     if (o->out) {
         if ((e = fc_quality_write(&rep, o->out))) goto done;
