@@ -22,6 +22,11 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   touch "$TMPD/file"
   check_error "$b review3: load_out_made_before_checks: --out under a file" "$TMPD/file: exists and is not a folder" \
     "${L[@]}" --data synthetic:prompt=60 --max-new-tokens 2 --out "$TMPD/file/x"
+  # multi-turn quality: a later turn with an empty answer is one clear error naming the record and turn
+  printf '[{"id":"e1","image":"gqa/images/1.png","conversations":[{"from":"human","value":"<image>\\nWhat?"},{"from":"gpt","value":"cat"},{"from":"human","value":"And?"},{"from":"gpt","value":"  "}]}]' >"$TMPD/e.json"
+  check_error "$b review3: quality_only_first_turn_evaluated: a later empty answer" "record 0 \(id 'e1'\): turn 4: the answer is empty" \
+    "$b/fc-eval" quality --model data/testbed/llava-tiny --data "$TMPD/e.json" --images tests/fixtures/data/images \
+    --method knorm:ratio=2 --max-new-tokens 2
   # one --ids reader for generate and logits (eval/prompt_input.c fc_eval_prompts_run): the same errors
   for cmd in "generate --max-new-tokens 2" "logits --out $TMPD/lg.safetensors"; do
     check_error "$b review3: ids_parsing_duplicated: ${cmd%% *} --ids ''" "^fc-eval: error: --ids: no token ids in ''$" \
