@@ -111,6 +111,8 @@ static fc_err run(const gen_opts *o, const fc_prompt *ps, int n) {
     return e;
 }
 
+static fc_err run_prompts(void *o, const fc_prompt *ps, int n) { return run(o, ps, n); }
+
 static const fc_cli_option options[] = {
     {"--model", "DIR", 1, "Hugging Face folder (Llama / Qwen2 decoder, LLaVA or MiniCPM-V)"},
     {"--text", "STR", 1, "prompt text (BOS added for Llama)"},
@@ -142,23 +144,7 @@ static int cmd_generate(const fc_cli_args *a) {
     if (!e) e = fc_sampling_cli_parse(&o.gen);
     if (e) return fc_cli_fail(e);
     o.batch = (int)batch;
-    if (o.prompts) {
-        fc_prompt_list l;
-        if ((e = fc_prompts_load(&l, o.prompts))) return fc_cli_fail(e);
-        e = run(&o, l.items, l.n);
-        fc_prompts_free(&l);
-        return e ? fc_cli_fail(e) : 0;
-    }
-    fc_prompt p = {.id = (char *)"", .text = (char *)text};
-    if (ids) {
-        if ((e = fc_cli_parse_ids("--ids", ids, strlen(ids), &p.ids, &p.n_ids))) return fc_cli_fail(e);
-        if (p.n_ids == 0) {
-            free(p.ids);
-            return fc_cli_fail(fc_err_set(FC_EINVAL, "--ids: no token ids in '%s'", ids));
-        }
-    }
-    e = run(&o, &p, 1);
-    free(p.ids);
+    e = fc_eval_prompts_run(o.prompts, text, ids, NULL, 0, run_prompts, &o);
     return e ? fc_cli_fail(e) : 0;
 }
 

@@ -146,8 +146,9 @@ static int run_load(const load_args *a, const fc_serve_config *base, fc_serve_ar
     memset(&st, 0, sizeof st);
     fc_serve_config cfg = *base;
     fc_err e = FC_OK;
+    char *out_made = NULL; /* the first folder of --out this run makes: a rejected run leaves nothing */
     if (strcmp(a->method, "none") && (e = fc_compress_create(a->method, &st.method))) goto fail;
-    if ((e = fc_out_mkdirs(a->out))) goto fail;
+    if ((e = fc_out_check(a->out, &out_made))) goto fail;
     if ((e = open_model(&st, a))) goto fail;
     if ((e = open_data(&st, a))) goto fail;
     cfg.method = st.method;
@@ -169,12 +170,12 @@ static int run_load(const load_args *a, const fc_serve_config *base, fc_serve_ar
         int x = perm[r];
         perm[r] = perm[j], perm[j] = x;
     }
-    int longest = 0;
+    int longest = 0, longest_r = 0;
     for (int r = 0; r < st.w.n_records && !e; r++) {
         lens[r] = -1;
         if (r < n) { /* only records that are asked */
             e = st.w.length(st.w.ctx, perm[r], &lens[r]);
-            if (lens[r] > longest) longest = lens[r];
+            if (lens[r] > longest) longest = lens[r], longest_r = perm[r];
         }
     }
     for (int i = 0; i < n && !e; i++) {
@@ -215,6 +216,18 @@ static int run_load(const load_args *a, const fc_serve_config *base, fc_serve_ar
                        (double)phys / 1073741824.0);
         goto fail;
     }
+    /* positions: the prompt's, then one per generated token but the last (never fed back) */
+    const int ctx = st.llm->cfg.max_position_embeddings;
+    if (ctx > 0 && (long)longest + cfg.gen.max_new_tokens - 1 > ctx) {
+        char shown[200] = "", id[160];
+        if (st.rec_ids)
+            snprintf(shown, sizeof shown, " (id '%s')", fc_data_id_for_message(st.rec_ids[longest_r], id, sizeof id));
+        e = fc_err_set(FC_EINVAL, "record %d%s: %d prompt tokens + --max-new-tokens %d need %ld positions, past the "
+                                  "model's context of %d (max_position_embeddings in %s/config.json): lower "
+                                  "--max-new-tokens or use shorter prompts", longest_r, shown, longest,
+                       cfg.gen.max_new_tokens, (long)longest + cfg.gen.max_new_tokens - 1, ctx, a->model);
+        goto fail;
+    }
     pp.n_blocks = (int)blocks;
     if ((e = fc_kv_pool_create(&st.kv, &pp))) goto fail;
     fc_kv_stats ks;
@@ -230,6 +243,7 @@ static int run_load(const load_args *a, const fc_serve_config *base, fc_serve_ar
         .block_size = (int)block_size, .kv_block_bytes = (long long)ks.bytes_per_block,
         .max_new_tokens = cfg.gen.max_new_tokens, .temperature = cfg.gen.temperature, .top_k = cfg.gen.top_k,
         .top_p = cfg.gen.top_p, .seed = (long long)cfg.gen.seed, .ignore_eos = a->ignore_eos};
+    if ((e = fc_out_mkdirs(a->out))) goto fail; /* every check passed: the results folder now */
     if ((e = fc_serve_run(st.llm, st.kv, &st.w, &cfg, st.reqs, n, &st.trace))) goto fail;
     fc_serve_summary sum;
     if ((e = fc_serve_summarize(st.reqs, n, &st.trace, ks.bytes_capacity, &sum))) goto fail;
@@ -239,11 +253,14 @@ static int run_load(const load_args *a, const fc_serve_config *base, fc_serve_ar
     fc_serve_reqs_free(st.reqs, n);
     st.reqs = NULL;
     state_free(&st);
+    free(out_made);
     return 0;
 fail:
     fc_serve_reqs_free(st.reqs, st.reqs ? n_req : 0);
     st.reqs = NULL;
     state_free(&st);
+    fc_out_unmake(a->out, out_made);
+    free(out_made);
     return fc_cli_fail(e);
 }
 

@@ -274,6 +274,8 @@ static fc_err run(const logits_opts *o, const fc_prompt *ps, int n) {
     return e;
 }
 
+static fc_err run_prompts(void *o, const fc_prompt *ps, int n) { return run(o, ps, n); }
+
 static const fc_cli_option options[] = {
     {"--model", "DIR", 1, "Hugging Face folder (Llama / Qwen2 decoder, LLaVA or MiniCPM-V)"},
     {"--ids", "LIST", 1, "prompt token ids, comma-separated"},
@@ -341,24 +343,7 @@ static int cmd_logits(const fc_cli_args *a) {
         return fc_cli_fail(e);
     o.steps = (int)steps, o.batch = (int)batch;
     o.compress_at = hold_last ? -1 : (int)at;
-    if (o.prompts) {
-        fc_prompt_list l;
-        if ((e = fc_prompts_load(&l, o.prompts))) return fc_cli_fail(e);
-        e = run(&o, l.items, l.n);
-        fc_prompts_free(&l);
-        return e ? fc_cli_fail(e) : 0;
-    }
-    /* one prompt from the options */
-    fc_prompt p = {.id = (char *)"", .text = (char *)text, .images = (char **)images, .n_images = n_images};
-    if (ids) {
-        if ((e = fc_cli_parse_ids("--ids", ids, strlen(ids), &p.ids, &p.n_ids))) return fc_cli_fail(e);
-        if (p.n_ids == 0) {
-            free(p.ids);
-            return fc_cli_fail(fc_err_set(FC_EINVAL, "--ids: no token ids in '%s'", ids));
-        }
-    }
-    e = run(&o, &p, 1);
-    free(p.ids);
+    e = fc_eval_prompts_run(o.prompts, text, ids, (const char *const *)images, n_images, run_prompts, &o);
     return e ? fc_cli_fail(e) : 0;
 }
 

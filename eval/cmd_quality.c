@@ -25,7 +25,7 @@ typedef struct {
     fc_data_opts dopts;
     long limit, max_new, max_answer;
     double kv_budget;
-    bool allow_overlap;
+    bool allow_overlap, first_turn_only;
 } quality_opts;
 
 /* The weights path of a "ccm:...weights=PATH,..." spec, copied into buf; false for other methods. */
@@ -84,7 +84,13 @@ static cJSON *config_json(const quality_opts *o, const fc_vlm *vlm, const fc_dat
     cJSON_AddStringToObject(q, "prompt_suffix", qo->prompt_suffix);
     cJSON_AddNumberToObject(q, "kv_budget_bytes", (double)qo->kv_budget_bytes);
     cJSON_AddStringToObject(q, "decoding", "greedy (argmax, lowest id on ties)");
-    cJSON_AddStringToObject(q, "kl", "KL(full || method) in nats, mean over teacher-forced tokens, then over records");
+    cJSON_AddBoolToObject(q, "first_turn_only", qo->first_turn_only);
+    cJSON_AddStringToObject(q, "questions", qo->first_turn_only ? "the first question of each record"
+                            : "every question of each record; later ones after the earlier reference answers, "
+                              "the record's first prompt compressed, the rest of the chat appended uncompressed");
+    cJSON_AddStringToObject(q, "kl", "kl_mean, top1_agreement: KL(full || method) in nats and top-1 agreement, mean "
+                            "over each question's teacher-forced tokens, then over questions; kl_per_token, "
+                            "top1_per_token: over all teacher-forced tokens at once");
     cJSON_AddBoolToObject(q, "allow_overlap", o->allow_overlap);
     return c;
 }
@@ -136,10 +142,13 @@ static fc_err run(const quality_opts *o, int argc, char *const *argv) {
     if ((e = fc_vlm_load(&vlm, o->model, o->tokenizer))) goto done;
     const char *suffix = o->suffix ? o->suffix : d.format == FC_DATA_GQA ? GQA_SUFFIX : "";
     fc_quality_opts qo = {.max_new_tokens = (int)o->max_new, .max_answer_tokens = (int)o->max_answer, .hold_last = true,
-                          .prompt_suffix = suffix, .kv_budget_bytes = (size_t)o->kv_budget};
+                          .prompt_suffix = suffix, .kv_budget_bytes = (size_t)o->kv_budget,
+                          .first_turn_only = o->first_turn_only};
+    long n_items = 0;
+    for (int i = 0; i < d.n; i++) n_items += fc_quality_record_items(&d.recs[i], o->first_turn_only);
     fflush(stdout); /* the progress lines go to stderr */
     fc_progress prog;
-    fc_progress_begin(&prog, "quality", (long)d.n * n_methods);
+    fc_progress_begin(&prog, "quality", n_items * n_methods);
     double t0 = fc_time_now();
     e = fc_quality_run(vlm, d.recs, d.n, methods, n_methods, &qo, &prog, &res);
     if (e) goto done;
@@ -152,9 +161,9 @@ static fc_err run(const quality_opts *o, int argc, char *const *argv) {
     cJSON_AddNumberToObject(cfg, "seconds", fc_time_now() - t0);
     fc_quality_report rep = {.data = &d, .methods = methods, .n_methods = n_methods, .res = &res, .config = cfg,
                              .n_layers = vlm->llm->cfg.num_layers};
-    printf("quality: %d record%s of %s (%s), model %s (%s)%s\n", d.n, d.n == 1 ? "" : "s", d.path,
-           fc_data_format_names[d.format], o->model, fc_arch_name(vlm->cfg.arch),
-           res.answers_cut ? ", some reference answers cut to --max-answer-tokens" : "");
+    printf("quality: %d record%s (%d question%s) of %s (%s), model %s (%s)%s\n", d.n, d.n == 1 ? "" : "s",
+           res.n_items, res.n_items == 1 ? "" : "s", d.path, fc_data_format_names[d.format], o->model,
+           fc_arch_name(vlm->cfg.arch), res.answers_cut ? ", some reference answers cut to --max-answer-tokens" : "");
     fc_quality_print_table(&rep, stdout, stderr);
     if (o->out) {
         if ((e = fc_quality_write(&rep, o->out))) goto done;
@@ -195,6 +204,7 @@ static const fc_cli_option options[] = {
      "appended to each question (default for GQA files: \"\\nAnswer the question\n"
      "using a single word or phrase.\", LLaVA-1.5's GQA prompt; else none)"},
     {"--kv-budget", "BYTES", 1, "KV pool size; a record that does not fit is an error (default: as needed)"},
+    {"--first-turn-only", NULL, 1, "evaluate only each record's first question (default: every question)"},
     {0}};
 
 /* The method specs in command-line order: each --method's value and the words after it up to the next
@@ -239,6 +249,7 @@ static int cmd_quality(const fc_cli_args *a) {
     o.suffix = fc_cli_value(a, "--prompt-suffix");
     o.allow_overlap = fc_cli_flag(a, "--allow-overlap");
     o.dopts.lenient = fc_cli_flag(a, "--lenient");
+    o.first_turn_only = fc_cli_flag(a, "--first-turn-only");
     int st = method_specs(a, &o);
     if (st) return st;
     if (!o.model || !o.data) return fc_cli_error("quality: --model DIR and --data PATH are required"), 2;
@@ -261,7 +272,8 @@ const fc_cli_command fc_cmd_quality = {
     "--model DIR --data PATH [--images DIR] --method SPEC [SPEC ...] [--ccm CKPT]\n"
     "                       [--allow-overlap] [--out DIR] [--limit N] [--format F] [--lenient]\n"
     "                       [--image-prefix D] [--tokenizer DIR] [--max-new-tokens N]\n"
-    "                       [--max-answer-tokens N] [--prompt-suffix TEXT] [--kv-budget BYTES]",
+    "                       [--max-answer-tokens N] [--prompt-suffix TEXT] [--kv-budget BYTES]\n"
+    "                       [--first-turn-only]",
     "What each KV compression method costs in answers, against the same model with its full cache.\n"
     "For every record, the full cache (\"none\", always first) and each method take the one path from\n"
     "prompt to cache (the prompt without its last token prefilled and compressed, the last token then\n"
@@ -273,5 +285,12 @@ const fc_cli_command fc_cmd_quality = {
     "            KL(full || method) per token in nats, top-1 agreement; share of greedy answers\n"
     "            token-identical to the full cache's; mean first divergence (first differing token;\n"
     "            an identical answer counts its length)\n"
-    "  size      KV bytes kept (exact: blocks held after compression), before, and the achieved ratio",
+    "  size      KV bytes kept (exact: blocks held after compression), before, and the achieved ratio\n"
+    "Every question of a multi-turn record counts: its first prompt (images + first question) is\n"
+    "compressed once, as a server would; each later question is asked after the reference answers and\n"
+    "questions before it, appended to that cache uncompressed (fc-train's layout), for the full cache and\n"
+    "every method alike. KL/q and top-1/q are means over questions of each question's per-token mean;\n"
+    "KL/tok and top-1/tok pool every teacher-forced token (long answers weigh more). quality.csv has both\n"
+    "(kl_mean, top1_agreement; kl_per_token, top1_per_token); quality_samples.csv has one row per\n"
+    "question and method (column turn: 1 for a record's first question).",
     options, MAX_METHODS, NULL};

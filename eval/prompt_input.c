@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/cli.h"
 #include "eval/vlm_input.h"
 
 fc_err fc_eval_model_open(fc_eval_model *m, const char *dir, const char *tok_dir, bool vlm, bool need_tok) {
@@ -74,4 +75,26 @@ void fc_eval_input_free(fc_eval_input *in) {
 fc_llm_seq_input fc_eval_input_seq(const fc_eval_input *in, fc_kv_handle seq) {
     if (in->has_req) return fc_vlm_seq_input(&in->req, seq);
     return (fc_llm_seq_input){.seq = seq, .ids = in->ids, .n = in->n};
+}
+
+fc_err fc_eval_prompts_run(const char *prompts_file, const char *text, const char *ids, const char *const *images,
+                           int n_images, fc_eval_prompts_fn fn, void *ctx) {
+    if (prompts_file) {
+        fc_prompt_list l;
+        FC_TRY(fc_prompts_load(&l, prompts_file));
+        fc_err e = fn(ctx, l.items, l.n);
+        fc_prompts_free(&l);
+        return e;
+    }
+    fc_prompt p = {.id = (char *)"", .text = (char *)text, .images = (char **)images, .n_images = n_images};
+    if (ids) {
+        FC_TRY(fc_cli_parse_ids("--ids", ids, strlen(ids), &p.ids, &p.n_ids));
+        if (p.n_ids == 0) {
+            free(p.ids);
+            return fc_err_set(FC_EINVAL, "--ids: no token ids in '%s'", ids);
+        }
+    }
+    fc_err e = fn(ctx, &p, 1);
+    free(p.ids);
+    return e;
 }

@@ -42,4 +42,11 @@ void fc_eval_input_free(fc_eval_input *in); /* accepts an empty one */
 /* The decoder input on sequence seq (borrows in's arrays). */
 fc_llm_seq_input fc_eval_input_seq(const fc_eval_input *in, fc_kv_handle seq);
 
+/* The prompts a command runs: those of --prompts FILE (when prompts_file is set), else the one prompt of
+ * the command line: text, or ids as --ids writes them ("1,2,3"; empty is an error), with its images. fn
+ * gets them all at once (ctx passed through). */
+typedef fc_err (*fc_eval_prompts_fn)(void *ctx, const fc_prompt *ps, int n);
+fc_err fc_eval_prompts_run(const char *prompts_file, const char *text, const char *ids, const char *const *images,
+                           int n_images, fc_eval_prompts_fn fn, void *ctx);
+
 #endif

@@ -15,12 +15,13 @@
 /* The header of quality.csv, exactly. */
 #define FC_QUALITY_CSV_HEADER                                                                                   \
     "method,spec,ratio_x,kvpress_compression_ratio,n_samples,accuracy_exact,accuracy_contains,kl_mean,"         \
-    "top1_agreement,greedy_identical,first_divergence_mean,kv_bytes_mean,kv_bytes_full_mean,achieved_ratio"
+    "top1_agreement,greedy_identical,first_divergence_mean,kv_bytes_mean,kv_bytes_full_mean,achieved_ratio,"    \
+    "n_records,n_tokens,kl_per_token,top1_per_token"
 
 /* The header of quality_samples.csv. */
 #define FC_QUALITY_SAMPLES_HEADER                                                                               \
     "id,method,spec,answer,prediction,correct_exact,correct_contains,choice,kl,top1_agreement,n_tokens,"        \
-    "greedy_identical,first_divergence,prompt_tokens,kv_bytes,kv_bytes_full,achieved_ratio"
+    "greedy_identical,first_divergence,prompt_tokens,kv_bytes,kv_bytes_full,achieved_ratio,turn"
 
 /* Everything the writers need. */
 typedef struct {
@@ -31,6 +32,9 @@ typedef struct {
     cJSON *config;       /* the effective configuration, copied into quality.json (borrowed) */
     int n_layers;        /* the decoder's, for the per-layer budgets */
 } fc_quality_report;
+
+/* The reference answer of a record's turn-th question (1-based, as fc_quality_result.item_turn). */
+const char *fc_quality_item_answer(const fc_data_record *rec, int turn);
 
 /* Method i's short name ("none" for the full cache) and full spec. */
 const char *fc_quality_method_name(const fc_quality_method *m);

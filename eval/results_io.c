@@ -48,6 +48,20 @@ void fc_out_abort(fc_out_file *o) {
     memset(o, 0, sizeof *o);
 }
 
+void fc_csv_str(FILE *f, const char *s) {
+    if (!s) return;
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
 fc_err fc_out_write_text(const char *path, const char *text) {
     fc_out_file o;
     FC_TRY(fc_out_open(&o, path));
@@ -79,4 +93,52 @@ fc_err fc_out_mkdirs(const char *dir) {
     }
     free(p);
     return FC_OK;
+}
+
+fc_err fc_out_check(const char *dir, char **first_missing) {
+    *first_missing = NULL;
+    char *p = fc_strdup(dir);
+    if (!p) return FC_ENOMEM;
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/') p[--n] = 0;
+    char *deepest = fc_strdup(p[0] == '/' ? "/" : ".");
+    fc_err e = deepest ? FC_OK : FC_ENOMEM;
+    for (char *s = p + 1; !e; s++) {
+        char c = *s;
+        if (c != '/' && c != 0) continue;
+        *s = 0;
+        struct stat st;
+        if (stat(p, &st) != 0) {
+            if (errno != ENOENT) e = fc_err_set(FC_EIO, "%s: %s", p, strerror(errno));
+            else if (!(*first_missing = fc_strdup(p))) e = FC_ENOMEM;
+            *s = c;
+            break;
+        }
+        if (!S_ISDIR(st.st_mode)) e = fc_err_set(FC_EIO, "%s: exists and is not a folder", p);
+        free(deepest);
+        deepest = e ? NULL : fc_strdup(p);
+        if (!e && !deepest) e = FC_ENOMEM;
+        *s = c;
+        if (!c) break;
+    }
+    if (!e && deepest && access(deepest, W_OK | X_OK) != 0)
+        e = fc_err_set(FC_EIO, "%s: cannot write into it: %s", deepest, strerror(errno));
+    free(deepest), free(p);
+    if (e) free(*first_missing), *first_missing = NULL;
+    return e;
+}
+
+void fc_out_unmake(const char *dir, const char *first_missing) {
+    if (!first_missing) return;
+    char *p = fc_strdup(dir);
+    if (!p) return;
+    size_t stop = strlen(first_missing), n = strlen(p);
+    while (n > 1 && p[n - 1] == '/') p[--n] = 0;
+    while (n >= stop && rmdir(p) == 0) { /* fails (and stops) on the first folder that is not empty */
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p) break;
+        *slash = 0;
+        n = strlen(p);
+    }
+    free(p);
 }

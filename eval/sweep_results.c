@@ -183,20 +183,6 @@ static const struct {
     {"cpu_s", "metrics.cpu_s", false},
 };
 
-static void csv_str(FILE *f, const char *s) {
-    if (!s) return;
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 int fc_csv_split(char *line, char **fields, int max) {
     int n = 0;
     char *p = line;
@@ -245,10 +231,10 @@ static fc_err write_load(const char *dir, const fc_sweep_results *res, int *rows
         for (size_t c = 0; c < nc; c++) {
             if (c) fputc(',', o.f);
             const char *p = load_cols[c].path;
-            if (!strcmp(p, "@experiment")) csv_str(o.f, r->experiment);
-            else if (!strcmp(p, "@id")) csv_str(o.f, r->id);
-            else if (!strcmp(p, "@label")) csv_str(o.f, r->label);
-            else if (load_cols[c].str) csv_str(o.f, fc_sweep_str(r->summary, p));
+            if (!strcmp(p, "@experiment")) fc_csv_str(o.f, r->experiment);
+            else if (!strcmp(p, "@id")) fc_csv_str(o.f, r->id);
+            else if (!strcmp(p, "@label")) fc_csv_str(o.f, r->label);
+            else if (load_cols[c].str) fc_csv_str(o.f, fc_sweep_str(r->summary, p));
             else {
                 double v = fc_sweep_num(r->summary, p);
                 if (isfinite(v)) fprintf(o.f, "%.9g", v);
@@ -289,9 +275,9 @@ static fc_err write_quality(const char *dir, const fc_sweep_results *res, int *r
                 continue;
             }
             if (!*line) continue;
-            csv_str(o.f, r->experiment);
+            fc_csv_str(o.f, r->experiment);
             fputc(',', o.f);
-            csv_str(o.f, r->id);
+            fc_csv_str(o.f, r->id);
             fprintf(o.f, ",%s\n", line);
             (*rows)++;
         }

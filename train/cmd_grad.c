@@ -6,6 +6,7 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "core/autograd/ccm_train.h"
@@ -50,6 +51,12 @@ static fc_err parse(const fc_cli_args *a, grad_opts *o) {
                              {o->out, "--out"}};
     for (size_t k = 0; k < sizeof need / sizeof *need; k++)
         if (!need[k][0]) return fc_err_set(FC_EINVAL, "missing %s (see fc-train grad --help)", need[k][1]);
+    /* a folder would fail only at the write, after the step, with the temporary file's name */
+    size_t out_len = strlen(o->out);
+    struct stat st;
+    if (!out_len || o->out[out_len - 1] == '/' || (stat(o->out, &st) == 0 && S_ISDIR(st.st_mode)))
+        return fc_err_set(FC_EINVAL, "--out %s: a folder, not a file name (give e.g. %s%sgrad.safetensors)", o->out,
+                          o->out, out_len && o->out[out_len - 1] == '/' ? "" : "/");
     return FC_OK;
 }
 

@@ -56,6 +56,13 @@ fc_err fc_train_split(const char *const *ids, size_t n, double val_frac, const c
                 return fc_err_set(FC_EINVAL, "%s: validation id '%s' is not a sample of the data", where,
                                   fc_data_id_for_message(val_ids[k], shown, sizeof shown));
             }
+            for (size_t j = 0; j < k; j++) /* a repeat is a typo or a pasted list: say so, do not merge */
+                if (!strcmp(val_ids[j], val_ids[k])) {
+                    free(sorted);
+                    char shown[160];
+                    return fc_err_set(FC_EINVAL, "%s: validation id '%s' is given twice", where,
+                                      fc_data_id_for_message(val_ids[k], shown, sizeof shown));
+                }
         }
         size_t n_val = 0;
         for (size_t i = 0; i < n; i++)

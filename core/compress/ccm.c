@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/base/mem.h"
+#include "core/compress/internal.h"
 #include "core/io/safetensors.h"
 #include "kernels/ops.h"
 #include "kernels/wpack.h"
@@ -260,39 +261,130 @@ static fc_err mlp_rows(const fc_ccm *c, size_t at, const float *x, int n, float 
     return FC_OK;
 }
 
-static fc_err apply_segment(const fc_ccm *c, int layer, fc_ccm_kind kind, const float *x, int Hkv, int S_in,
-                            int start, int len, int min_windows, float *y, int S_out, int out_pos) {
+/* A run of n consecutive windows of one head in one segment: the MLP's input rows are src (n, cf*D; a
+ * window of cf rows of [S, D] is cf*D consecutive floats), its output rows go to dst (n, D). */
+typedef struct {
+    const float *src;
+    float *dst;
+    int n;
+} window_run;
+
+/* Scratch of one batched MLP call: at most `rows` rows of input (cf*D), two hidden (hidden) and output (D). */
+typedef struct {
+    float *x, *h1, *h2, *y;
+    int rows;
+} mlp_scratch;
+
+/* rows per batched MLP call: every window of a layer's segments in one GEMM, bounded to ~32 MiB of scratch
+ * (long prompts are cut into chunks; a row's result does not depend on the chunk it is in beyond the
+ * GEMM's own rounding) */
+#define MLP_SCRATCH_FLOATS ((size_t)8 << 20)
+static int batch_rows_cap; /* tests only (internal.h): rows per call at most; 0 = the bound above */
+void fc_ccm_set_batch_rows(int rows) { batch_rows_cap = rows > 0 ? rows : 0; }
+
+static fc_err scratch_make(const fc_ccm_config *g, int max_rows, mlp_scratch *s) {
+    memset(s, 0, sizeof *s);
+    if (max_rows < 1) return FC_OK;
+    size_t per_row = (size_t)g->cf * g->head_dim + 2 * (size_t)g->hidden + g->head_dim;
+    size_t cap = MLP_SCRATCH_FLOATS / per_row;
+    if (batch_rows_cap && (size_t)batch_rows_cap < cap) cap = (size_t)batch_rows_cap;
+    s->rows = cap < 1 ? 1 : cap < (size_t)max_rows ? (int)cap : max_rows;
+    s->x = fc_malloc(sizeof(float) * per_row * (size_t)s->rows, "ccm activations");
+    if (!s->x) return FC_ENOMEM;
+    s->h1 = s->x + (size_t)s->rows * g->cf * g->head_dim;
+    s->h2 = s->h1 + (size_t)s->rows * g->hidden;
+    s->y = s->h2 + (size_t)s->rows * g->hidden;
+    return FC_OK;
+}
+
+/* The MLP at `at` over every window of runs[0..n_runs): windows gathered into s->x up to s->rows at a
+ * time, one MLP call per chunk, outputs scattered back. */
+static fc_err mlp_runs(const fc_ccm *c, size_t at, const window_run *runs, int n_runs, mlp_scratch *s) {
+    const size_t in_w = (size_t)c->cfg.cf * c->cfg.head_dim, D = (size_t)c->cfg.head_dim;
+    int u = 0, off = 0; /* next window: run u, window off */
+    while (u < n_runs) {
+        int m = 0, u0 = u, off0 = off;
+        while (m < s->rows && u < n_runs) {
+            int take = runs[u].n - off < s->rows - m ? runs[u].n - off : s->rows - m;
+            memcpy(s->x + (size_t)m * in_w, runs[u].src + (size_t)off * in_w, sizeof(float) * in_w * (size_t)take);
+            m += take, off += take;
+            if (off == runs[u].n) u++, off = 0;
+        }
+        if (m == 0) break; /* only empty runs left */
+        FC_TRY(mlp_rows(c, at, s->x, m, s->h1, s->h2, s->y));
+        for (int r = 0; r < m;) {
+            int take = runs[u0].n - off0 < m - r ? runs[u0].n - off0 : m - r;
+            memcpy(runs[u0].dst + (size_t)off0 * D, s->y + (size_t)r * D, sizeof(float) * D * (size_t)take);
+            r += take, off0 += take;
+            if (off0 == runs[u0].n) u0++, off0 = 0;
+        }
+    }
+    return FC_OK;
+}
+
+/* Index of the first weight of (layer, kind)'s MLP, or an error when the checkpoint has none. */
+static fc_err mlp_index(const fc_ccm *c, int layer, fc_ccm_kind kind, size_t *at) {
     const fc_ccm_config *g = &c->cfg;
-    const int D = g->head_dim, cf = g->cf, n = len / cf;
     if (layer < 0 || layer >= g->n_layers)
         return fc_err_set(FC_EINVAL, "ccm: layer %d outside the checkpoint's %d layers", layer, g->n_layers);
     if ((unsigned)kind >= FC_CCM_KIND_COUNT) return fc_err_set(FC_EINVAL, "ccm: MLP kind %d does not exist", kind);
-    size_t at = ((size_t)layer * FC_CCM_KIND_COUNT + kind) * g->depth;
-    if (!c->w[at])
+    *at = ((size_t)layer * FC_CCM_KIND_COUNT + kind) * g->depth;
+    if (!c->w[*at])
         return fc_err_set(FC_EINVAL, "ccm: the checkpoint has no '%s' MLP (has_image 0)", fc_ccm_kind_name(kind));
-    int olen = out_len(cf, min_windows, len);
+    return FC_OK;
+}
+
+/* One segment of the layer plan: where it is read and written, whether its windows go through an MLP. */
+typedef struct {
+    int start, len, out_pos, n_win; /* n_win: windows compressed (0: the segment is copied raw) */
+    bool image;
+} seg_plan;
+
+/* Runs one layer's plan for x -> y ([Hkv, S_in, D] -> [Hkv, S_out, D]): per MLP kind (image, text) one
+ * batched MLP over the windows of every head and segment of that kind, then the raw rows copied. */
+static fc_err run_plan(const fc_ccm *c, int layer, const seg_plan *p, int ns, bool is_v, const float *x, int Hkv,
+                       int S_in, float *y, int S_out) {
+    const int D = c->cfg.head_dim, cf = c->cfg.cf;
+    int rows[2] = {0, 0};
+    for (int i = 0; i < ns; i++) rows[p[i].image] += p[i].n_win * Hkv;
+    size_t at[2] = {0, 0};
+    for (int img = 0; img < 2; img++)
+        if (rows[img])
+            FC_TRY(mlp_index(c, layer, img ? (is_v ? FC_CCM_IV : FC_CCM_IK) : (is_v ? FC_CCM_TV : FC_CCM_TK), &at[img]));
+    mlp_scratch s = {0};
+    window_run *runs = fc_malloc(sizeof *runs * ((size_t)ns * Hkv + 1), "ccm window runs");
+    fc_err e = runs ? scratch_make(&c->cfg, rows[0] > rows[1] ? rows[0] : rows[1], &s) : FC_ENOMEM;
+    for (int img = 0; img < 2 && !e; img++) {
+        if (!rows[img]) continue;
+        int n_runs = 0;
+        for (int i = 0; i < ns; i++)
+            for (int hd = 0; p[i].image == img && p[i].n_win && hd < Hkv; hd++)
+                runs[n_runs++] = (window_run){x + ((size_t)hd * S_in + p[i].start) * D,
+                                              y + ((size_t)hd * S_out + p[i].out_pos) * D, p[i].n_win};
+        e = mlp_runs(c, at[img], runs, n_runs, &s);
+    }
+    for (int i = 0; i < ns && !e; i++) { /* rows after the last whole window (or the whole raw segment) */
+        int done = p[i].n_win * cf;
+        for (int hd = 0; hd < Hkv; hd++)
+            memcpy(y + ((size_t)hd * S_out + p[i].out_pos + p[i].n_win) * D,
+                   x + ((size_t)hd * S_in + p[i].start + done) * D, sizeof(float) * (size_t)(p[i].len - done) * D);
+    }
+    free(s.x);
+    free(runs);
+    return e;
+}
+
+static fc_err apply_segment(const fc_ccm *c, int layer, fc_ccm_kind kind, const float *x, int Hkv, int S_in,
+                            int start, int len, int min_windows, float *y, int S_out, int out_pos) {
+    size_t at;
+    FC_TRY(mlp_index(c, layer, kind, &at));
+    int olen = out_len(c->cfg.cf, min_windows, len);
     if (start < 0 || len < 0 || start + len > S_in || out_pos < 0 || out_pos + olen > S_out)
         return fc_err_set(FC_EINVAL, "ccm: segment [%d, +%d) -> [%d, +%d) outside %d input / %d output rows", start,
                           len, out_pos, olen, S_in, S_out);
-    bool raw = olen == len;
-    float *h = raw ? NULL : fc_malloc(sizeof(float) * 2 * (size_t)n * g->hidden, "ccm activations");
-    if (!raw && !h) return FC_ENOMEM;
-    for (int hd = 0; hd < Hkv; hd++) {
-        const float *xs = x + ((size_t)hd * S_in + start) * D;
-        float *ys = y + ((size_t)hd * S_out + out_pos) * D;
-        int done = 0;
-        if (!raw) { /* window w = rows w*cf .. w*cf+cf-1 = cf*D consecutive floats: X is xs itself */
-            fc_err e = mlp_rows(c, at, xs, n, h, h + (size_t)n * g->hidden, ys);
-            if (e) {
-                free(h);
-                return e;
-            }
-            done = n * cf;
-        }
-        memcpy(ys + (size_t)(raw ? 0 : n) * D, xs + (size_t)done * D, sizeof(float) * (size_t)(len - done) * D);
-    }
-    free(h);
-    return FC_OK;
+    bool image = kind == FC_CCM_IK || kind == FC_CCM_IV, is_v = kind == FC_CCM_IV || kind == FC_CCM_TV;
+    seg_plan p = {start, len, out_pos, olen == len ? 0 : len / c->cfg.cf, image};
+    return run_plan(c, layer, &p, 1, is_v, x, Hkv, S_in, y, S_out);
 }
 
 fc_err fc_ccm_apply_segment(const fc_ccm *c, int layer, fc_ccm_kind kind, const float *x, int Hkv, int S_in,
@@ -303,6 +395,8 @@ fc_err fc_ccm_apply_segment(const fc_ccm *c, int layer, fc_ccm_kind kind, const 
 fc_err fc_ccm_apply_layer(const fc_ccm *c, int layer, const float *k, const float *v, int Hkv, int S,
                           const fc_compress_span *spans, int n_spans, const fc_ccm_run_opts *opts, float *k_out,
                           float *v_out, int *n_out) {
+    if (layer < 0 || layer >= c->cfg.n_layers)
+        return fc_err_set(FC_EINVAL, "ccm: layer %d outside the checkpoint's %d layers", layer, c->cfg.n_layers);
     int min_windows = opts->min_windows < 0 ? c->cfg.min_windows : opts->min_windows;
     bool image_only = opts->image_only;
     fc_ccm_seg_rule rule = opts->segment_rule < 0 ? c->cfg.segment_rule : (fc_ccm_seg_rule)opts->segment_rule;
@@ -318,15 +412,19 @@ fc_err fc_ccm_apply_layer(const fc_ccm *c, int layer, const float *k, const floa
         bool keep_raw = image_only && !segs[i].image;
         total += keep_raw ? segs[i].len : out_len(c->cfg.cf, min_windows, segs[i].len);
     }
+    seg_plan *plan = e ? NULL : fc_malloc(sizeof *plan * ((size_t)ns + 1), "ccm segments");
+    if (!e && !plan) e = FC_ENOMEM;
     int pos = 0;
     for (int i = 0; i < ns && !e; i++) {
         const fc_ccm_segment *s = &segs[i];
         int mw = image_only && !s->image ? 1 << 30 : min_windows; /* 2^30 windows: always raw */
-        fc_ccm_kind kk = s->image ? FC_CCM_IK : FC_CCM_TK, kv = s->image ? FC_CCM_IV : FC_CCM_TV;
-        e = apply_segment(c, layer, kk, k, Hkv, S, s->start, s->len, mw, k_out, total, pos);
-        if (!e) e = apply_segment(c, layer, kv, v, Hkv, S, s->start, s->len, mw, v_out, total, pos);
-        pos += out_len(c->cfg.cf, mw, s->len);
+        int olen = out_len(c->cfg.cf, mw, s->len);
+        plan[i] = (seg_plan){s->start, s->len, pos, olen == s->len ? 0 : s->len / c->cfg.cf, s->image};
+        pos += olen;
     }
+    if (!e) e = run_plan(c, layer, plan, ns, false, k, Hkv, S, k_out, total);
+    if (!e) e = run_plan(c, layer, plan, ns, true, v, Hkv, S, v_out, total);
+    free(plan);
     free(segs);
     if (e) return e;
     FC_ASSERT(pos == total);

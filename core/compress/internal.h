@@ -8,6 +8,10 @@
 #include "core/compress/ccm.h"
 #include "core/compress/compress.h"
 
+/* Tests: at most `rows` windows per batched CCM MLP call (ccm.c gathers the windows of every head and
+ * segment of a layer into one GEMM, cut into chunks); 0 restores the default bound (~32 MiB of scratch). */
+void fc_ccm_set_batch_rows(int rows);
+
 typedef enum { FC_SCOPE_ALL = 0, FC_SCOPE_IMAGE } fc_compress_scope;
 
 /* Every option any method has; a method reads the ones its table lists (others keep their zero). */

@@ -12,6 +12,17 @@
  *     (answer_score.h) and the tokens compared with the full cache's answer: identical or not, and the
  *     first divergence = the first index where they differ, or where one ends (an identical answer counts
  *     its own length).
+ * Multi-turn records: every question counts. A record's prompt (images + first question) is compressed
+ * once, as a server would on a chat's first request; each later question is asked after the reference
+ * answers and questions before it, appended to that cache uncompressed in fc-train's continuation layout
+ * (LLaVA: "<answer></s>USER: <question> ASSISTANT:"; MiniCPM-V: "<answer><|im_end|>\n<|im_start|>user\n
+ * <question><|im_end|>\n<|im_start|>assistant\n"), and is one item: its own KL, top-1, greedy answer and
+ * score (later turns are scored as free text: MileBench's choices belong to its single question). The
+ * full cache gets the same context, so KL compares like with like. first_turn_only keeps the old
+ * behaviour (one item per record).
+ * Averages: accuracy, greedy identity, first divergence, KL and top-1 are means over items (questions);
+ * KL and top-1 also pooled over every teacher-forced token (kl_per_token, top1_per_token). Sizes are
+ * means over records.
  * Sizes: KV bytes of the prompt's cache right after compression (blocks held, exact) and before it, and
  * the entries over all layers before and after (achieved ratio = sum before / sum after).
  *
@@ -43,6 +54,7 @@ typedef struct {
     const char *prompt_suffix; /* appended to every question (NULL or "": none) */
     size_t kv_budget_bytes;    /* pool capacity (0: sized for each record as needed); a record that does
                                   not fit is an error naming it */
+    bool first_turn_only;      /* evaluate only each record's first question (the behaviour before multi-turn) */
 } fc_quality_opts;
 
 /* One record under one method. */
@@ -54,6 +66,8 @@ typedef struct {
     double kl;                 /* mean over the n_tf teacher-forced positions, nats */
     double top1;               /* share of those positions whose argmax equals the full cache's */
     int n_tf;
+    double kl_sum;             /* sum over those positions (kl = kl_sum / n_tf) */
+    int top1_count;            /* positions that agree (top1 = top1_count / n_tf) */
     bool greedy_identical;     /* same tokens as the full cache's greedy answer */
     int first_divergence;
     size_t kv_bytes, kv_bytes_full;
@@ -63,13 +77,21 @@ typedef struct {
     fc_compress_note note;     /* what a scorer kept (budgets per layer, window ties, pyramid fallback) */
 } fc_quality_cell;
 
+/* One item per question: a record's first question/answer, then (unless first_turn_only) each later
+ * human turn answered by a gpt turn, in the context of the turns before it. */
 typedef struct {
-    int n_records, n_methods;
-    fc_quality_cell *cells;    /* (n_records, n_methods); method 0 is the full cache */
-    int answers_cut;           /* records whose reference answer was cut to max_answer_tokens */
+    int n_records, n_methods, n_items;
+    fc_quality_cell *cells;    /* (n_items, n_methods); method 0 is the full cache */
+    int *item_record;          /* (n_items) index into the records */
+    int *item_turn;            /* (n_items) 1 for a record's first question, 2 for its second, ... */
+    int answers_cut;           /* items whose reference answer was cut to max_answer_tokens */
 } fc_quality_result;
 
-/* Runs every record under every method. prog (may be NULL) advances once per record and method.
+/* Questions (items) fc_quality_run evaluates in rec: 1, plus each later human turn followed by a gpt turn
+ * unless first_turn_only. */
+int fc_quality_record_items(const fc_data_record *rec, bool first_turn_only);
+
+/* Runs every record under every method. prog (may be NULL) advances once per item and method.
  * Errors name the record ("record 3 (id 'x'): ...") and the method: an image that does not decode, a
  * prompt the model cannot take, a record that does not fit kv_budget_bytes, a method that fails on this
  * prompt (SnapKV with a prompt shorter than its window). On failure *out is empty. */
@@ -77,13 +99,17 @@ fc_err fc_quality_run(fc_vlm *vlm, const fc_data_record *recs, int n_recs, const
                       int n_methods, const fc_quality_opts *o, fc_progress *prog, fc_quality_result *out);
 void fc_quality_result_free(fc_quality_result *r); /* accepts NULL and an empty result */
 
-/* One method's figures over all records. */
+/* One method's figures over all items (questions). */
 typedef struct {
-    int n;
-    double accuracy_exact, accuracy_contains;   /* shares in [0, 1] */
-    double kl_mean, top1_agreement;             /* means over records */
+    int n;                                      /* items (questions) */
+    int n_records;                              /* records (prompts compressed) */
+    int64_t n_tokens;                           /* teacher-forced tokens over all items */
+    double accuracy_exact, accuracy_contains;   /* shares of items in [0, 1] */
+    double kl_mean, top1_agreement;             /* means over items of each item's per-token mean */
+    double kl_per_token, top1_per_token;        /* pooled over every teacher-forced token (long answers
+                                                   weigh more) */
     double greedy_identical, first_divergence_mean;
-    double kv_bytes_mean, kv_bytes_full_mean;
+    double kv_bytes_mean, kv_bytes_full_mean;   /* means over records */
     double achieved_ratio;                      /* sum entries_before / sum entries_after */
     int below_window, uniform_fallback;         /* records where the window was cut by ties / pyramidkv fell back */
     int budget_min, budget_max;                 /* entries kept per head per layer over records (-1: a merger) */

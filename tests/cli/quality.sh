@@ -8,7 +8,7 @@
 F=tests/fixtures/data
 LTOK=$FC_SHARED/data/models/llava-1.5-7b-hf
 if [ ! -f "$LTOK/tokenizer.json" ]; then skip "quality: $LTOK not found"; finish; exit; fi
-HEADER='method,spec,ratio_x,kvpress_compression_ratio,n_samples,accuracy_exact,accuracy_contains,kl_mean,top1_agreement,greedy_identical,first_divergence_mean,kv_bytes_mean,kv_bytes_full_mean,achieved_ratio'
+HEADER='method,spec,ratio_x,kvpress_compression_ratio,n_samples,accuracy_exact,accuracy_contains,kl_mean,top1_agreement,greedy_identical,first_divergence_mean,kv_bytes_mean,kv_bytes_full_mean,achieved_ratio,n_records,n_tokens,kl_per_token,top1_per_token'
 for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   # an option given twice is an error (issue 15), so the calls that set --images or --max-new-tokens
   # themselves start from QB
@@ -20,14 +20,16 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_grep "$b table none" '^none +1x ' "$TMPD/out"
   check_grep "$b table streaming" '^streaming_llm:ratio=4 +4x ' "$TMPD/out"
   if [ "$(head -n 1 "$O/quality.csv")" = "$HEADER" ]; then pass "$b quality.csv header"; else fail "$b quality.csv header: $(head -n 1 "$O/quality.csv")"; fi
-  # full cache first; it and keep-all: n 4, KL 0, top-1 1, greedy identical 1, achieved ratio 1
-  check_grep "$b none row exact" '^none,none,1,0,4,[0-9.]+,[0-9.]+,0,1\.000000,1\.000000,[0-9.]+,([0-9.]+),\1,1$' "$O/quality.csv"
-  check_grep "$b keep-all row exact" '^knorm,"knorm:ratio=1,scope=all",1,0,4,[0-9.]+,[0-9.]+,0,1\.000000,1\.000000,' "$O/quality.csv"
+  # full cache first; it and keep-all: 5 questions (multi-turn-2 asks two) of 4 records, KL 0, top-1 1 (per
+  # question and per token), greedy identical 1, achieved ratio 1
+  check_grep "$b none row exact" '^none,none,1,0,5,[0-9.]+,[0-9.]+,0,1\.000000,1\.000000,[0-9.]+,([0-9.]+),\1,1,4,[0-9]+,0,1\.000000$' "$O/quality.csv"
+  check_grep "$b keep-all row exact" '^knorm,"knorm:ratio=1,scope=all",1,0,5,[0-9.]+,[0-9.]+,0,1\.000000,1\.000000,.*,4,[0-9]+,0,1\.000000$' "$O/quality.csv"
   row=$(grep '^streaming_llm,' "$O/quality.csv")
-  if echo "$row" | awk -F'"' '{print $3}' | awk -F, '{exit !($2==4 && $3==0.75 && $4==4 && $7>0 && $8<1 && $11<$12 && $13>3.5)}'; then
+  if echo "$row" | awk -F'"' '{print $3}' | awk -F, '{exit !($2==4 && $3==0.75 && $4==5 && $7>0 && $8<1 && $11<$12 && $13>3.5)}'; then
     pass "$b streaming_llm compresses"; else fail "$b streaming_llm row: $row"; fi
   n=$(($(wc -l <"$O/quality_samples.csv") - 1))
-  if [ "$n" -eq 12 ]; then pass "$b samples rows"; else fail "$b quality_samples.csv has $n rows, want 4 records x 3 methods"; fi
+  if [ "$n" -eq 15 ]; then pass "$b samples rows"; else fail "$b quality_samples.csv has $n rows, want 5 questions x 3 methods"; fi
+  check_grep "$b samples second turn" '^multi-turn-2,none,none,"Yes, both are\.",.*,2$' "$O/quality_samples.csv"
   check_grep "$b samples header" '^id,method,spec,answer,prediction,correct_exact,correct_contains,' "$O/quality_samples.csv"
   check_grep "$b samples multi-image id" '^multi-image-5,knorm,' "$O/quality_samples.csv"
   check_grep "$b json skipped" '"no image":[[:space:]]+1' "$O/quality.json"
