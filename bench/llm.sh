@@ -13,9 +13,15 @@
 # pass of the same shape first. Each figure is the best of REPS runs (default 2), all sides alternating.
 # Every figure is also printed as a share of the machine's limit (bench/cpu_limits.sh, measured in the same
 # run unless $BUILD/bench/limits.txt exists and LIMITS=reuse): prefill GFLOP/s against the peak GEMM of its
-# precision, batch-1 decode's weight bytes per second against the DRAM read bandwidth.
+# precision, batch-1 decode's weight bytes per second against the DRAM read bandwidth (2 MiB pages).
+# On a shared machine the bandwidth drifts within minutes, so for the real-width models each of our
+# precisions also gets bench/llm_decode_split.sh: decode steps each paired with a DRAM read of the same
+# moment, the step split into its linears and the rest ("decode_split" lines).
+# With VISION=1 (default when a real-width model is in MODELS) bench/vision.sh runs at the end: CLIP-L/336 +
+# projector and SigLIP NaViT + resampler, ours f32/bf16 vs torch f32/bf16.
 # Env: THREADS (default: all cores), T (default 600), N (decode steps, default 16), MODELS (default
-# "tiny vicuna qwen2"), PRECISIONS, TORCH_DTYPES, REPS, LIMITS, REALWIDTH, BIN, BUILD, PYTHON, SHARED.
+# "tiny vicuna qwen2"), PRECISIONS, TORCH_DTYPES, REPS, LIMITS, REALWIDTH, VISION, SPLIT_REPS (default 10),
+# BIN, BUILD, PYTHON, SHARED.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin} BUILD=${BUILD:-build} PYTHON=${PYTHON:-python3} SHARED=${SHARED:-../shared}
@@ -94,4 +100,14 @@ for name in $MODELS; do
     done
     unset res infos
   done
+  if [ "$name" != tiny ]; then # decode steps paired with a read of the same moment (llm_decode_split.c)
+    for p in $PRECISIONS; do
+      MODELS=$dir PRECISIONS=$p STEPS=${SPLIT_REPS:-10} THREADS=$THREADS BUILD=$BUILD bash bench/llm_decode_split.sh |
+        sed -n "s/^split: /llm $name decode_split $p: /p" | grep -v "  weight"
+    done
+  fi
 done
+VISION=${VISION:-$(case " $MODELS " in *" vicuna "*|*" qwen2 "*) echo 1 ;; *) echo 0 ;; esac)}
+if [ "$VISION" = 1 ]; then
+  THREADS=$THREADS REPS=$REPS BIN=$BIN PYTHON=$PYTHON SHARED=$SHARED bash bench/vision.sh | grep "^vision "
+fi

@@ -20,6 +20,7 @@
 #include "eval/results_io.h"
 #include "eval/sweep_plan.h"
 #include "eval/sweep_results.h"
+#include "kernels/wpack.h"
 
 extern char **environ;
 
@@ -238,6 +239,8 @@ static int cmd_sweep(const fc_cli_args *cl) {
     a.o.tokenizer = fc_cli_value(cl, "--tokenizer"), a.o.data = fc_cli_value(cl, "--data");
     a.o.images = fc_cli_value(cl, "--images"), a.o.checkpoint = fc_cli_value(cl, "--checkpoint");
     a.o.kv_budget = fc_cli_value(cl, "--kv-budget");
+    /* main() took --precision out of argv; given (or FC_PRECISION), it wins over the config's key */
+    if (fc_precision_chosen()) a.o.precision = fc_precision_name(fc_precision_get());
     const char *s_req = fc_cli_value(cl, "--requests"), *s_max = fc_cli_value(cl, "--max-new-tokens");
     const char *s_blocks = fc_cli_value(cl, "--kv-blocks"), *s_seed = fc_cli_value(cl, "--seed");
     a.dry_run = fc_cli_flag(cl, "--dry-run"), a.force = fc_cli_flag(cl, "--force");

@@ -187,6 +187,8 @@ const fc_yaml_field fc_sweep_config_schema[] = {
     FC_YAML_DOUBLE(W, temperature, "temperature", 0, 100, "0", "0: greedy"),
     FC_YAML_INT(W, top_k, "top_k", 0, 1 << 24, "0", "0: off"),
     FC_YAML_DOUBLE(W, top_p, "top_p", 1e-6, 1, "1", "1: off"),
+    FC_YAML_ENUM(W, precision, "precision", fc_precision_names, "f32",
+                 "every run's --precision: f32 (exact reference) or bf16 (fc-eval --precision / FC_PRECISION win)"),
     FC_YAML_SECTION(W, global, "global", sweep_global_schema, "settings every experiment starts from"),
     FC_YAML_SECTIONS(W, experiments, "experiments", fc_sweep_experiment, sweep_exp_schema, 1, 1024,
                      "the experiments, run in order"),

@@ -83,7 +83,8 @@ void fc_eval_config_print(const fc_eval_config *cfg, FILE *f);
  *
  * Precedence, highest first: a flag of `fc-eval sweep` (--model, --data, --requests, ...), then the key in the
  * experiment, then the key in `global`, then the default. In an experiment a key left out (or an empty list)
- * inherits; seed, temperature, top_k and top_p are sweep-wide.
+ * inherits; seed, temperature, top_k, top_p and precision are sweep-wide (precision: f32 | bf16, default f32;
+ * `fc-eval --precision X sweep` or FC_PRECISION wins over it).
  *
  * Expansion of a load experiment: methods x ratios x rates x batching, except that "none" runs once per rate
  * and batching (ratio 1), a spec that sets ratio= itself or names no ratio option (ccm: its checkpoint fixes
@@ -119,6 +120,8 @@ typedef struct {
     long seed;
     double temperature, top_p;
     long top_k;
+    int precision;            /* fc_precision of every run (passed as --precision); fc-eval's --precision or
+                                 FC_PRECISION, when given, wins (fc_sweep_overrides.precision) */
     fc_sweep_settings global;
     fc_yaml_sections experiments; /* fc_sweep_experiment each */
 } fc_sweep_config;

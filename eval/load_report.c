@@ -11,6 +11,7 @@
 #include "eval/commands.h"
 #include "eval/results_io.h"
 #include "kernels/backend.h"
+#include "kernels/wpack.h"
 
 static double since(double t, double t0) { return t >= 0 && t0 >= 0 ? t - t0 : NAN; }
 
@@ -129,6 +130,7 @@ static cJSON *summary_json(const fc_load_config *c, const fc_serve_summary *s) {
     add_num(cfg, "seed", (double)c->seed);
     cJSON_AddBoolToObject(cfg, "ignore_eos", c->ignore_eos);
     add_num(cfg, "threads", c->threads);
+    add_str(cfg, "precision", fc_precision_name(fc_precision_get())); /* what ran: --precision, after fallbacks */
     add_str(cfg, "timing", "CLOCK_MONOTONIC wall time of each stage on the CPU path; arrivals in real time");
     cJSON *v = cJSON_AddObjectToObject(root, "versions");
     add_str(v, "fastcache", FC_VERSION);

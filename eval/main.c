@@ -25,9 +25,18 @@ static int version(const fc_cli_args *a) {
 const fc_cli_command fc_cmd_version = {"version", version, "print the version and the backends this binary has", "",
                                        NULL, NULL, 0, NULL};
 
+/* --precision applies to every command, so it is taken out of argv before the command's table sees it;
+ * listed here so that each command's --help shows it */
+static const fc_cli_option common_options[] = {
+    {"--precision", "f32|bf16", 1,
+     "GEMM and attention-matmul inputs (default f32, or $FC_PRECISION; a config's precision:\n"
+     "key applies when neither is given): f32 = the exact reference; bf16 = bf16 inputs, f32\n"
+     "accumulation (oneDNN + own AVX-512 BF16 kernels), see 'fc-eval version'"},
+    {0}};
+
 int main(int argc, char **argv) {
-    /* --precision applies to every command, so it is taken out of argv before the command's table sees it */
     fc_cli_prog = "fc-eval";
+    fc_cli_common_options = common_options;
     fc_err pe = fc_precision_take_option(&argc, argv);
     if (pe) {
         fc_cli_fail(pe);

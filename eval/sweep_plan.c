@@ -8,6 +8,7 @@
 
 #include "core/base/mem.h"
 #include "core/compress/compress.h"
+#include "kernels/wpack.h"
 
 typedef struct {
     char **v;
@@ -128,6 +129,11 @@ static fc_err push_run(fc_sweep_plan *p, fc_sweep_run *r) {
     return FC_OK;
 }
 
+/* Every run's precision: fc-eval's --precision / FC_PRECISION, else the config's key (default f32). */
+static const char *precision_of(const fc_sweep_config *c, const fc_sweep_overrides *o) {
+    return o->precision ? o->precision : fc_precision_name((fc_precision)c->precision);
+}
+
 static void common_model_args(argv_b *a, const eff *e) {
     arg(a, "--model"), arg(a, "%s", e->model);
     if (e->tokenizer) arg(a, "--tokenizer"), arg(a, "%s", e->tokenizer);
@@ -189,7 +195,7 @@ static fc_err plan_experiment(fc_sweep_plan *p, const fc_sweep_config *c, const 
         }
     if (!err && x->kind == FC_SWEEP_QUALITY) {
         argv_b a = {0};
-        arg(&a, "fc-eval"), arg(&a, "quality");
+        arg(&a, "fc-eval"), arg(&a, "--precision"), arg(&a, "%s", precision_of(c, o)), arg(&a, "quality");
         common_model_args(&a, &e);
         for (size_t k = 0; k < n_specs; k++) arg(&a, "--method"), arg(&a, "%s", specs[k]);
         if (e.samples) arg(&a, "--limit"), arg(&a, "%ld", e.samples); /* the first N records */
@@ -208,7 +214,7 @@ static fc_err plan_experiment(fc_sweep_plan *p, const fc_sweep_config *c, const 
             for (size_t b = 0; b < n_batches && !err; b++) {
                 const fc_eval_batching_config *B = &batches[b];
                 argv_b a = {0};
-                arg(&a, "fc-eval"), arg(&a, "load");
+                arg(&a, "fc-eval"), arg(&a, "--precision"), arg(&a, "%s", precision_of(c, o)), arg(&a, "load");
                 common_model_args(&a, &e);
                 arg(&a, "--method"), arg(&a, "%s", specs[k]);
                 arg(&a, "--req-per-sec"), arg(&a, "%s", e.rates->items[q]);

@@ -13,6 +13,7 @@
 /* Values given on the sweep's command line; NULL / 0 = not given. */
 typedef struct {
     const char *model, *tokenizer, *data, *images, *checkpoint, *kv_budget, *out;
+    const char *precision; /* "f32" / "bf16" from fc-eval's --precision or FC_PRECISION; NULL: the config's */
     long requests, max_new_tokens, kv_blocks, seed;
     bool has_seed;
 } fc_sweep_overrides;

@@ -63,6 +63,10 @@ fc_err fc_precision_set(fc_precision p) {
 
 fc_precision fc_precision_get(void) { return current; }
 
+static bool chosen; /* a value came from --precision or FC_PRECISION */
+
+bool fc_precision_chosen(void) { return chosen; }
+
 fc_err fc_precision_take_option(int *argc, char **argv) {
     const char *val = NULL;
     int out = 1;
@@ -88,6 +92,7 @@ fc_err fc_precision_take_option(int *argc, char **argv) {
     fc_precision p;
     fc_err e = fc_precision_from_name(val, &p);
     if (e) return fc_err_prefix(e, "%s", from);
+    chosen = true;
     if (fc_precision_set(p) != FC_OK) { /* bf16 without its kernels: say why, and run the f32 path */
         fc_log_warn("%s: %s; running with f32", from, fc_errmsg());
         fc_err_clear();

@@ -48,6 +48,9 @@ const char *fc_precision_describe(void);
  * used. Fails (FC_EINVAL, message naming the option) on a bad value or when it is given twice. bf16 where
  * fc_precision_bf16_usable() is false is not an error: one warning line says why, and f32 stays in force. */
 fc_err fc_precision_take_option(int *argc, char **argv);
+/* Whether fc_precision_take_option found a value (the option or FC_PRECISION): then it wins over a config
+ * file's precision: key, which applies only when this is false. */
+bool fc_precision_chosen(void);
 
 /* Packs the 2-D weight w (N, K) for the current precision: with bf16 a blocked bf16 copy is made and
  * hung on w->pack; with f32 it does nothing. Idempotent. The caller (the model) owns the pack and calls

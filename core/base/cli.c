@@ -14,6 +14,7 @@
 enum { FC_CLI_MAX_REPEAT = 1 << 20 };
 
 const char *fc_cli_prog = "fc-eval";
+const fc_cli_option *fc_cli_common_options;
 
 int fc_cli_error(const char *fmt, ...) {
     va_list ap;
@@ -114,6 +115,22 @@ static int row_for(const fc_cli_args *a, const char *name) {
     return r;
 }
 
+/* One option row of --help, its name column `width` wide. */
+static void print_option(const fc_cli_option *o, int width, FILE *f) {
+    char left[128];
+    snprintf(left, sizeof left, "%s%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "", max_of(o) > 1 ? " ..." : "");
+    fprintf(f, "  %-*s  ", width, left);
+    if ((int)strlen(left) > width) fprintf(f, "\n  %-*s  ", width, "");
+    for (const char *h = o->help; *h;) { /* continuation lines indented under the first */
+        const char *nl = strchr(h, '\n');
+        int n = nl ? (int)(nl - h) : (int)strlen(h);
+        fprintf(f, "%.*s\n", n, h);
+        if (!nl) break;
+        h = nl + 1;
+        fprintf(f, "  %-*s  ", width, "");
+    }
+}
+
 void fc_cli_print_help(const fc_cli_command *cmd, FILE *f) {
     fprintf(f, "usage: %s %s%s%s\n", fc_cli_prog, cmd->name, cmd->usage && cmd->usage[0] ? " " : "",
             cmd->usage ? cmd->usage : "");
@@ -126,33 +143,25 @@ void fc_cli_print_help(const fc_cli_command *cmd, FILE *f) {
     }
     if (width > 22) width = 22;
     fprintf(f, "options:\n");
-    for (int r = 0; cmd->options && cmd->options[r].name; r++) {
-        const fc_cli_option *o = &cmd->options[r];
-        char left[128];
-        snprintf(left, sizeof left, "%s%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "",
-                 max_of(o) > 1 ? " ..." : "");
-        fprintf(f, "  %-*s  ", width, left);
-        if ((int)strlen(left) > width) fprintf(f, "\n  %-*s  ", width, "");
-        for (const char *h = o->help; *h;) { /* continuation lines indented under the first */
-            const char *nl = strchr(h, '\n');
-            int n = nl ? (int)(nl - h) : (int)strlen(h);
-            fprintf(f, "%.*s\n", n, h);
-            if (!nl) break;
-            h = nl + 1;
-            fprintf(f, "  %-*s  ", width, "");
-        }
-    }
+    for (int r = 0; cmd->options && cmd->options[r].name; r++) print_option(&cmd->options[r], width, f);
+    for (int r = 0; fc_cli_common_options && fc_cli_common_options[r].name; r++)
+        print_option(&fc_cli_common_options[r], width, f);
     fprintf(f, "  %-*s  this help\n", width, "-h, --help");
     if (cmd->notes) fprintf(f, "%s%s", cmd->notes, cmd->notes[strlen(cmd->notes) - 1] == '\n' ? "" : "\n");
 }
 
 /* The hidden --list-options: one line an option, for tests/cli/options.sh. */
-static void list_options(const fc_cli_command *cmd) {
-    for (int r = 0; cmd->options && cmd->options[r].name; r++) {
-        const fc_cli_option *o = &cmd->options[r];
+static void list_table(const fc_cli_option *t) {
+    for (int r = 0; t && t[r].name; r++) {
+        const fc_cli_option *o = &t[r];
         if (max_of(o) > 1) printf("%s %s repeat %d\n", o->name, o->arg ? "value" : "flag", max_of(o));
         else printf("%s %s once\n", o->name, o->arg ? "value" : "flag");
     }
+}
+
+static void list_options(const fc_cli_command *cmd) {
+    list_table(cmd->options);
+    list_table(fc_cli_common_options);
 }
 
 bool fc_cli_parse(const fc_cli_command *cmd, int argc, char **argv, fc_cli_args *a, int *status) {

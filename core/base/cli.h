@@ -77,6 +77,10 @@ struct fc_cli_args {
 
 /* The program name used in messages ("fc-eval" or "fc-train"). */
 extern const char *fc_cli_prog;
+/* Options every command of the program takes but that main() handles before the command's table parses
+ * (fc-eval's --precision): NULL or a {0}-terminated table, listed after each command's own options in its
+ * --help and --list-options. */
+extern const fc_cli_option *fc_cli_common_options;
 
 /* A program's main(): sets fc_cli_prog; `prog --help` prints "usage: <prog> <command> [options]", intro and
  * the commands with their summaries; `prog CMD ...` parses CMD's arguments (fc_cli_parse) and runs it.

@@ -7,6 +7,8 @@
  *   head, scores = one single-threaded cblas_sgemm over strided views of q and k (alpha = scale, applied
  *   to the finished dot as torch's `* scaling`), the softmax row by row into the thread's scratch, then
  *   out = P . v as a second sgemm; masked entries are exact zeros in P, as exp(finfo.min - max) is in torch.
+ *   With --precision bf16 the two products take bf16 inputs and f32 accumulation (attention_bf16.c): q, k,
+ *   v and the probabilities are rounded to bf16; scale, masking and softmax are unchanged.
  * - few queries (decode-like): one (query, head) pair per OpenMP iteration, scores in per-thread scratch.
  * The softmax is torch's: max, exp(x - max), sum, times 1/sum.
  */
@@ -14,6 +16,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/cpu/attention_bf16.h"
 #include "kernels/cpu/cpu.h"
 
 #define FC_ATT_GEMM_MIN 4096
@@ -28,20 +31,41 @@ static void softmax_row(float *p, int64_t vis, int64_t n) {
     for (int64_t s = vis; s < n; s++) p[s] = 0.0f;
 }
 
+/* One head in bf16 (attention_bf16.h): q_h (T, D) and k (S, D) -> scores, softmax, p (T, S) and v (S, D)
+ * -> out_h; bf16 operands in this thread's slot 3. False if scratch memory runs out. */
+static bool head_bf16(float *out, const float *q, const float *k, const float *v, float *p, int64_t T, int64_t S,
+                      int64_t H, int64_t Hkv, int64_t D, int64_t h, int64_t kh, float scale, bool causal) {
+    int64_t Dp = fc_cpu_bf16_even(D), Sp = fc_cpu_bf16_even(S);
+    size_t nk = fc_cpu_bf16_packed_size(D, S), nv = fc_cpu_bf16_packed_size(S, D);
+    size_t total = (size_t)(T * Dp) + nk + (size_t)(T * Sp) + nv;
+    uint16_t *qa = (uint16_t *)fc_cpu_scratch(3, total / 2 + 1);
+    if (!qa) return false;
+    uint16_t *kb = qa + T * Dp, *pa = kb + nk, *vb = pa + T * Sp;
+    fc_cpu_bf16_round_rows(qa, q + h * D, T, D, H * D);
+    fc_cpu_bf16_pack_b(kb, k + kh * D, D, S, 1, Hkv * D); /* B (d, s) = k[s][kh][d] */
+    fc_cpu_bf16_gemm_packed(p, S, qa, Dp, T, Dp, kb, Dp * 16, S, scale);
+    for (int64_t t = 0; t < T; t++) fc_cpu_bf16_softmax_round(pa + t * Sp, p + t * S, causal ? t + (S - T) + 1 : S, S);
+    fc_cpu_bf16_pack_b(vb, v + kh * D, S, D, Hkv * D, 1); /* B (s, d) = v[s][kh][d] */
+    fc_cpu_bf16_gemm_packed(out + h * D, H * D, pa, Sp, T, Sp, vb, Sp * 16, D, 1.0f);
+    return true;
+}
+
 static fc_err attention_gemm(float *out, const float *q, const float *k, const float *v, int64_t T, int64_t S,
                              int64_t H, int64_t Hkv, int64_t D, float scale, bool causal) {
     fc_cpu_blas_init();
     int64_t group = H / Hkv;
     int failed = 0;
+    bool bf16 = fc_cpu_attention_bf16_on();
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t h = 0; h < H; h++) {
         float *p = fc_cpu_scratch(1, (size_t)(T * S));
-        if (!p) {
+        int64_t kh = h / group;
+        if (!p || (bf16 && !head_bf16(out, q, k, v, p, T, S, H, Hkv, D, h, kh, scale, causal))) {
 #pragma omp atomic write
             failed = 1;
             continue;
         }
-        int64_t kh = h / group;
+        if (bf16) continue;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)S, (int)D, scale, q + h * D, (int)(H * D),
                     k + kh * D, (int)(Hkv * D), 0.0f, p, (int)S);
         for (int64_t t = 0; t < T; t++) softmax_row(p + t * S, causal ? t + (S - T) + 1 : S, S);

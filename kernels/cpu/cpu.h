@@ -43,8 +43,8 @@ void fc_cpu_axpy(float *y, float a, const float *x, int64_t n);
  * freed when the thread exits. NULL (with an error set) if memory runs out.
  * Slot 0: linear's converted weight blocks, paged_prefill's gathered K/V, the bf16 copy of x in
  * gemm_dnnl.c; slot 1: attention scores (attention, paged_attention, paged_prefill), gemm_dnnl's f32 bias;
- * slot 2: oneDNN's scratchpad (gemm_dnnl.c). */
-#define FC_CPU_SCRATCH_SLOTS 3
+ * slot 2: oneDNN's scratchpad (gemm_dnnl.c); slot 3: bf16 operands of attention (attention_bf16.h). */
+#define FC_CPU_SCRATCH_SLOTS 4
 float *fc_cpu_scratch(int slot, size_t n);
 
 /* ---- blas.c ---- */

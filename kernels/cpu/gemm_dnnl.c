@@ -179,7 +179,7 @@ fc_err fc_dnnl_w_create(fc_wpack **out, const void *w, fc_dtype wdt, int64_t N, 
     dnnl_primitive_desc_destroy(pd);
     p->wbytes = dnnl_memory_desc_get_size(&p->wmd);
     p->Kp = gemv_layout(&p->wmd);
-    p->wdata = aligned_alloc(64, (p->wbytes + 63) & ~(size_t)63);
+    p->wdata = fc_cpu_weight_alloc(p->wbytes); /* 2 MiB pages for large weights (gemv_bf16.h) */
     if (!p->wdata) {
         e = fc_err_set(FC_ENOMEM, "oneDNN linear: out of memory packing a [%lld,%lld] weight (%zu bytes)",
                        (long long)N, (long long)K, p->wbytes);

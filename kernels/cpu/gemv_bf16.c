@@ -13,6 +13,20 @@
  */
 #include "kernels/cpu/gemv_bf16.h"
 
+#include <stdlib.h>
+#include <sys/mman.h>
+
+void *fc_cpu_weight_alloc(size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < 2 * huge) return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    size_t n = (bytes + huge - 1) & ~(huge - 1);
+    void *p = aligned_alloc(huge, n);
+#ifdef MADV_HUGEPAGE
+    if (p) (void)madvise(p, n, MADV_HUGEPAGE); /* advice only: without THP the pages stay 4 KiB */
+#endif
+    return p;
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #include <string.h>

@@ -8,6 +8,9 @@
  * reference (max, exp(x - max), sum, times 1/sum), out = p v (sgemm). A tile computes scores only up to the
  * last key its last row sees; the masked tail of the earlier rows gets probability 0.
  * Not for small n_q (decode, short chunks): see FC_PAGED_PREFILL_MIN_Q.
+ * With --precision bf16 both products take bf16 inputs and f32 accumulation (attention_bf16.c): the
+ * gathered K and V are rounded and packed once per kv head, each tile's q rows and probabilities rounded;
+ * the mask and the softmax are unchanged.
  */
 #include "kernels/cpu/paged_prefill.h"
 
@@ -15,6 +18,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/cpu/attention_bf16.h"
 #include "kernels/cpu/cpu.h"
 
 enum { TQ = 64 };
@@ -58,6 +62,23 @@ static void head_tiles(float *out, const float *q, const float *kg, const float 
     }
 }
 
+/* The same in bf16: kb, vb are the kv head's K (as B (d, s)) and V (as B (s, d)) packed by
+ * fc_cpu_bf16_pack_b; ab: room for a tile's rounded rows, TQ * max(even(D), even(S)) values. */
+static void head_tiles_bf16(float *out, const float *q, const uint16_t *kb, const uint16_t *vb, uint16_t *ab,
+                            const fc_paged_seq *s, int64_t h, int64_t H, int64_t D, float scale, float *p) {
+    int64_t S = s->n_keys, nq = s->n_q, ld = H * D, Dp = fc_cpu_bf16_even(D), Sp = fc_cpu_bf16_even(S);
+    for (int64_t i0 = 0; i0 < nq; i0 += TQ) {
+        int64_t m = nq - i0 < TQ ? nq - i0 : TQ;
+        int64_t past = S - nq + i0;
+        int64_t smax = past + m, smp = fc_cpu_bf16_even(smax);
+        fc_cpu_bf16_round_rows(ab, q + ((s->q_start + i0) * H + h) * D, m, D, ld);
+        fc_cpu_bf16_gemm_packed(p, smax, ab, Dp, m, Dp, kb, Dp * 16, smax, scale);
+        /* keys [smax, smp) of the last pair meet a zero in the rounded probabilities */
+        for (int64_t j = 0; j < m; j++) fc_cpu_bf16_softmax_round(ab + j * smp, p + j * smax, past + j + 1, smax);
+        fc_cpu_bf16_gemm_packed(out + ((s->q_start + i0) * H + h) * D, ld, ab, smp, m, smp, vb, Sp * 16, D, 1.0f);
+    }
+}
+
 fc_err fc_cpu_paged_prefill(float *out, const float *q, const float *k, const float *v, const fc_paged_seq *s,
                             int64_t H, int64_t Hkv, int64_t D, int64_t block_size, float scale) {
     if (s->n_q == 0) return FC_OK;
@@ -69,15 +90,28 @@ fc_err fc_cpu_paged_prefill(float *out, const float *q, const float *k, const fl
         /* slot 0 is linear's weight-conversion buffer, idle while attention runs */
         float *kv = fc_cpu_scratch(0, (size_t)(2 * S * D)), *p = fc_cpu_scratch(1, (size_t)(TQ * S));
         int64_t have = -1; /* kv head now gathered in this thread's kv: heads of a group come in order */
-        if (!kv || !p) {
+        bool bf16 = fc_cpu_attention_bf16_on();
+        size_t nk = fc_cpu_bf16_packed_size(D, S), nv = fc_cpu_bf16_packed_size(S, D);
+        int64_t arow = fc_cpu_bf16_even(D) > fc_cpu_bf16_even(S) ? fc_cpu_bf16_even(D) : fc_cpu_bf16_even(S);
+        uint16_t *kb = bf16 ? (uint16_t *)fc_cpu_scratch(3, (nk + nv + (size_t)(TQ * arow)) / 2 + 1) : NULL;
+        if (!kv || !p || (bf16 && !kb)) {
 #pragma omp atomic write
             failed = 1;
         }
 #pragma omp for schedule(dynamic, 1)
         for (int64_t h = 0; h < H; h++) {
-            if (!kv || !p) continue;
-            if (h / group != have) gather_head(kv, kv + S * D, k, v, s, have = h / group, Hkv, D, block_size);
-            head_tiles(out, q, kv, kv + S * D, s, h, H, D, scale, p);
+            if (!kv || !p || (bf16 && !kb)) continue;
+            if (h / group != have) {
+                gather_head(kv, kv + S * D, k, v, s, have = h / group, Hkv, D, block_size);
+                if (bf16) {
+                    fc_cpu_bf16_pack_b(kb, kv, D, S, 1, D);              /* B (d, s) = K[s][d] */
+                    fc_cpu_bf16_pack_b(kb + nk, kv + S * D, S, D, D, 1); /* B (s, d) = V[s][d] */
+                }
+            }
+            if (bf16)
+                head_tiles_bf16(out, q, kb, kb + nk, kb + nk + nv, s, h, H, D, scale, p);
+            else
+                head_tiles(out, q, kv, kv + S * D, s, h, H, D, scale, p);
         }
     }
     if (failed)

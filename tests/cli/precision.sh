@@ -35,5 +35,23 @@ for b in "$FC_BIN" "$FC_ASAN_BIN"; do
   check_error "$b --precision without value" "option --precision needs a value" "$b/fc-eval" version --precision
   check_error "$b FC_PRECISION bad" "FC_PRECISION: precision 'x'" env FC_PRECISION=x "$b/fc-eval" version
   check_error "$b fc-train --precision bad" "--precision: precision 'f8'" "$b/fc-train" --precision f8 llava
+  # every command's --help lists --precision (main() takes it out of argv before the command's table parses)
+  check_ok "$b generate --help" "$b/fc-eval" generate --help
+  check_grep "$b generate --help lists --precision" "^  --precision f32[|]bf16" "$TMPD/out"
+  # a sweep config's precision: key reaches every run (its summary.json records what ran); fc-eval's
+  # --precision and FC_PRECISION win over the key
+  printf '%s\n' "kind: sweep" "name: prec" "output_dir: $TMPD/sweep" "precision: bf16" "global:" \
+    "  model: $FIX/llama_plain" "  data: synthetic:prompt=20,records=2" "  methods: [none]" "  rates: [100]" \
+    "  requests: 2" "  max_new_tokens: 2" "  kv_blocks: 16" "experiments:" "  - {name: serve, kind: load}" \
+    >"$TMPD/sw.yaml"
+  want=f32; [ $usable = 1 ] && want=bf16
+  check_ok "$b sweep precision: bf16" "$b/fc-eval" sweep --config "$TMPD/sw.yaml" --no-plots --out "$TMPD/sa"
+  check_grep "$b sweep key applied" "\"precision\":[[:space:]]*\"$want\"" "$TMPD"/sa/runs/*/summary.json
+  check_ok "$b --precision f32 sweep" "$b/fc-eval" --precision f32 sweep --config "$TMPD/sw.yaml" --no-plots \
+    --out "$TMPD/sb"
+  check_grep "$b --precision wins over the key" "\"precision\":[[:space:]]*\"f32\"" "$TMPD"/sb/runs/*/summary.json
+  check_ok "$b FC_PRECISION=f32 sweep" env FC_PRECISION=f32 "$b/fc-eval" sweep --config "$TMPD/sw.yaml" \
+    --no-plots --out "$TMPD/sc"
+  check_grep "$b FC_PRECISION wins over the key" "\"precision\":[[:space:]]*\"f32\"" "$TMPD"/sc/runs/*/summary.json
 done
 finish
