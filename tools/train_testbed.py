@@ -267,10 +267,17 @@ def build(a):
     mc.configure_slicing()
     arch = dict(mc.ARCH)
     model = mc.MiniCPMV(arch, MINICPMV_VOCAB)
-    aux = AuxHead(arch["vis_hidden"], 3)
+    aux = mc.Aux(AuxHead(arch["vis_hidden"], 3), arch["llm_hidden"], 3, len(COLORS), len(SHAPES))
     toks = mc.Tokens(mc.tokenizer(SHARED))
     data = Data(a.data, "train", toks, 3, pixels=mc.load_pixels, aux=lambda sc: mc.aux_targets(sc, 3, COLORS, SHAPES))
-    return (model, aux, data, arch, lambda b: mc.forward_loss(model, aux, b, a.aux_weight, toks.unk),
+    model.unk = toks.unk
+    model.use_vocab(mc.data_vocab(toks, data.convs))
+    for split in ("validation", "test"):  # their prompts must not need a row that training never sees
+        with open(os.path.join(a.data, f"{split}.json")) as f:
+            extra = mc.data_vocab(toks, json.load(f)) - set(model.vocab.tolist())
+        assert not extra, f"{split} uses tokens the train split never has: {sorted(extra)[:10]}"
+    log(f"training vocabulary: {len(model.vocab)} of {MINICPMV_VOCAB} rows trained, the rest zero")
+    return (model, aux, data, arch, lambda b: mc.forward_loss(model, aux, b, a.aux_weight),
             lambda b: mc.vision_loss(model, aux, b))
 
 
@@ -279,7 +286,7 @@ def cmd_train(a):
     os.makedirs(a.work, exist_ok=True)
     ck = os.path.join(a.work, "ckpt.pt")
     model, aux, data, arch, full_loss, vision_loss = build(a)
-    params = list(model.parameters()) + list(aux.parameters())
+    params = [p for p in list(model.parameters()) + list(aux.parameters()) if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.98), weight_decay=0.01)
     state = {"step": 0, "seen": 0, "epoch": 0, "cursor": 0, "elapsed": 0.0, "history": []}
     if a.resume and os.path.exists(ck):
@@ -350,11 +357,15 @@ def cmd_train(a):
                                      round(float(m[2]), 4), round(el / 60, 2)])
         if time.time() - last_ck > a.ckpt_minutes * 60:
             state["elapsed"] = start_elapsed + time.time() - t0
+            if hasattr(model, "sync_vocab"):
+                model.sync_vocab()
             save_ckpt(ck, {"model": model.state_dict(), "aux": aux.state_dict(), "opt": opt.state_dict(),
                            "state": state, "args": vars(a), "arch": arch})
             last_ck = time.time()
             log(f"checkpoint {ck} step {state['step']}")
     state["elapsed"] = start_elapsed + time.time() - t0
+    if hasattr(model, "sync_vocab"):
+        model.sync_vocab()
     save_ckpt(ck, {"model": model.state_dict(), "aux": aux.state_dict(), "opt": opt.state_dict(), "state": state,
                    "args": vars(a), "arch": arch})
     log(f"done: step {state['step']}, {state['seen']} images, {state['elapsed'] / 60:.1f} min; checkpoint {ck}")
@@ -390,7 +401,7 @@ def cmd_export(a):
     else:
         import testbed_minicpmv as mc
         model = mc.MiniCPMV(s["arch"], MINICPMV_VOCAB)
-        model.load_state_dict(s["model"])
+        model.load_state_dict({k: v for k, v in s["model"].items() if k not in ("rows", "vocab")})
         mc.export(model, s["arch"], a.out, SHARED, versions())
     info_path = os.path.join(a.out, "training.json")
     info = {}
