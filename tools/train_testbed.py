@@ -417,6 +417,11 @@ def cmd_export(a):
         "train_minutes": round(st["elapsed"] / 60, 1),
         "history": st["history"][-20:], "versions": versions(),
         "auxiliary_head": "training only (colour, shape, row, col per image token), not saved"})
+    if kind == "minicpmv":
+        info["auxiliary_head"] = ("training only, not saved: colour, shape, row, col per SigLIP patch output, and "
+                                  "every cell's colour and shape from the 64 resampler outputs together")
+        info["embedding"] = (f"{len(s['model']['vocab'])} rows of the tied {MINICPMV_VOCAB}-row embedding are "
+                             "trained (the token ids the train split uses); all other rows are zero")
     with open(info_path, "w") as f:
         json.dump(info, f, indent=1)
     size = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out) if f.endswith(".safetensors"))
