@@ -19,6 +19,10 @@ Training recipe (why each piece; see issue 11 for the measurements that led to i
   - all of an image's questions in one multi-turn conversation (fc-eval synth --pack), order reshuffled every
     time the image is seen, and a last "Describe the image." turn naming every object with its cell: one
     ~750-token forward then supervises ~40 answer tokens instead of 1-2, so the vision side gets gradient;
+  - --isolate-turns (llava; used from step 3248 on): the packed turns were answerable from earlier turns'
+    text (0.87 training token accuracy, ~51% on single-question test prompts), so every turn is laid out as
+    its own single-turn prompt after one shared image prefix, seeing only the prefix and itself
+    (build_sample_isolated; its logits equal the single-turn HF forward's to 1.3e-5);
   - a training-only auxiliary head on the projector outputs: every image token predicts the colour, shape,
     row and column of the object in its grid cell (or "empty"); dense, cheap, and dropped from the saved
     model so that the layout stays exact;
@@ -122,7 +126,11 @@ def forward_loss(model, aux, batch, aux_weight):
     emb = model.model.language_model.embed_tokens(ids.clamp(max=31999))
     mask = ids == IMAGE_TOKEN
     emb = emb.masked_scatter(mask.unsqueeze(-1), feats.reshape(-1, feats.shape[-1]).to(emb.dtype))
-    h = model.model.language_model(inputs_embeds=emb).last_hidden_state
+    if "mask" in batch:  # isolated turns: positions and visibility of the single-turn prompts
+        h = model.model.language_model(inputs_embeds=emb, attention_mask=batch["mask"],
+                                       position_ids=batch["pos"]).last_hidden_state
+    else:
+        h = model.model.language_model(inputs_embeds=emb).last_hidden_state
     # next-token targets: position p predicts labels[p + 1]
     tgt = labels[:, 1:]
     sel = tgt != -100
@@ -189,6 +197,46 @@ class Tokens:
         return self.cache[k]
 
 
+def build_sample_isolated(toks, conv, rng):
+    """conv: the LLaVA conversation (packed), laid out as one image prefix followed by every question turn
+    (describe included) each as if it were the only one: turn j holds the single-turn prompt's tokens after
+    the image ('\n' + question + ' ASSISTANT:') and its answer, at the positions the single-turn prompt gives
+    them, and (through the mask Data.batch builds from `seg`) sees only the prefix and itself. So each turn
+    computes exactly what the one-question prompt of evaluation computes, and no answer can be read off an
+    earlier turn's text instead of the image (the shortcut the plain packing leaves open).
+    -> ids, labels, pos, seg (-1 for the prefix, j for turn j)."""
+    pairs = [(conv[i]["value"].replace("<image>\n", ""), conv[i + 1]["value"]) for i in range(0, len(conv), 2)]
+    rng.shuffle(pairs)
+    ids = labels = pos = seg = None
+    for j, (q, a) in enumerate(pairs):
+        u = toks.user(q, True)
+        P = len(u) - u[::-1].index(IMAGE_TOKEN)  # tokens up to and including the last image token
+        if ids is None:
+            ids, labels, pos, seg = list(u[:P]), [-100] * P, list(range(P)), [-1] * P
+        assert u[:P] == ids[:P], "the image prefix depends on the question"
+        ans = toks.answer(a)
+        turn = u[P:] + ans
+        ids += turn
+        labels += [-100] * (len(u) - P) + ans
+        pos += range(P, P + len(turn))
+        seg += [j] * len(turn)
+    return ids, labels, pos, seg
+
+
+def isolated_mask(seg, T):
+    """(T, T) additive attention mask for build_sample_isolated's layout: row i sees column k <= i when k is in
+    the prefix or in i's own turn; padding rows (seg -2) see themselves only."""
+    s = torch.full((T,), -2, dtype=torch.long)
+    s[:len(seg)] = torch.tensor(seg)
+    i = torch.arange(T)
+    causal = i[None, :] <= i[:, None]
+    ok = causal & ((s[None, :] == -1) | (s[None, :] == s[:, None]))
+    ok |= torch.eye(T, dtype=torch.bool)
+    m = torch.zeros((T, T))
+    m.masked_fill_(~ok, torch.finfo(torch.float32).min)
+    return m
+
+
 def build_sample(toks, conv, rng, describe_last=True):
     """conv: the LLaVA conversation (packed). Questions reshuffled; the describe turn (if any) last."""
     pairs = [(conv[i]["value"].replace("<image>\n", ""), conv[i + 1]["value"]) for i in range(0, len(conv), 2)]
@@ -220,21 +268,32 @@ class Data:
         self.grid = grid
         self.pixels = pixels or load_pixels
         self.aux = aux or (lambda scene: aux_targets(scene, grid))
+        self.isolate = False  # build_sample_isolated's layout (LLaVA, --isolate-turns)
 
     def batch(self, idxs, rng):
         seqs, pix, aux = [], [], []
         for i in idxs:
             e = self.convs[i]
-            seqs.append(build_sample(self.toks, e["conversations"], rng))
+            if self.isolate:
+                seqs.append(build_sample_isolated(self.toks, e["conversations"], rng))
+            else:
+                seqs.append(build_sample(self.toks, e["conversations"], rng))
             pix.append(self.pixels(os.path.join(self.dir, e["image"])))
             aux.append(self.aux(self.scenes[e["id"]]))
         T = max(len(s[0]) for s in seqs)
         ids = torch.zeros((len(seqs), T), dtype=torch.long)  # right padding never reaches a real token (causal)
         labels = torch.full((len(seqs), T), -100, dtype=torch.long)
-        for b, (s, l) in enumerate(seqs):
+        for b, (s, l, *_) in enumerate(seqs):
             ids[b, :len(s)] = torch.tensor(s)
             labels[b, :len(l)] = torch.tensor(l)
-        return {"ids": ids, "labels": labels, "pixels": torch.stack(pix), "aux": torch.stack(aux)}
+        out = {"ids": ids, "labels": labels, "pixels": torch.stack(pix), "aux": torch.stack(aux)}
+        if self.isolate:
+            pos = torch.zeros((len(seqs), T), dtype=torch.long)
+            for b, (s, _, p, _) in enumerate(seqs):
+                pos[b, :len(p)] = torch.tensor(p)
+            out["pos"] = pos
+            out["mask"] = torch.stack([isolated_mask(sq[3], T) for sq in seqs]).unsqueeze(1)  # (B, 1, T, T)
+        return out
 
 
 # ------------------------------------------------------------------ commands
@@ -261,6 +320,7 @@ def build(a):
         model = LlavaForConditionalGeneration(llava_config(arch))
         aux = AuxHead(arch["llm_hidden"], 3)
         data = Data(a.data, "train", Tokens(AutoTokenizer.from_pretrained(LLAVA_REAL)), 3)
+        data.isolate = a.isolate_turns
         return (model, aux, data, arch, lambda b: forward_loss(model, aux, b, a.aux_weight),
                 lambda b: aux.loss(image_features(model, b["pixels"]), b["aux"]))
     import testbed_minicpmv as mc
@@ -555,6 +615,8 @@ def main():
     p.add_argument("--decay-from", type=int, default=0)
     p.add_argument("--decay-len", type=int, default=2000)
     p.add_argument("--aux-weight", type=float, default=1.0)
+    p.add_argument("--isolate-turns", action="store_true",
+                   help="llava: every question turn sees only the image prefix and itself, at single-turn positions")
     p.add_argument("--vision-steps", type=int, default=0, help="first steps train the vision side on the aux targets only")
     p.add_argument("--minutes", type=float, default=0)
     p.add_argument("--steps", type=int, default=0)
