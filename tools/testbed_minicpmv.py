@@ -165,6 +165,11 @@ class Tokens:
         self.cache = {}
         self.im_end = tok.convert_tokens_to_ids("<|im_end|>")
         self.unk = tok.convert_tokens_to_ids("<unk>")
+        self.image_end = tok.convert_tokens_to_ids("</image>")
+
+    def prefix_len(self, u):
+        """train_testbed.build_sample_isolated: the first turn's tokens up to and including </image>."""
+        return len(u) - u[::-1].index(self.image_end)
 
     def enc(self, s):
         return self.tok(s, add_special_tokens=False).input_ids
@@ -236,7 +241,10 @@ def forward_loss(model, aux, batch, aux_weight):
     emb = F.embedding(sid, model.rows)
     mask = ids == model.unk
     emb = emb.masked_scatter(mask.unsqueeze(-1), feats.reshape(-1, feats.shape[-1]).to(emb.dtype))
-    h = model.llm.model(inputs_embeds=emb).last_hidden_state
+    if "mask" in batch:  # --isolate-turns: positions and visibility of the single-turn prompts
+        h = model.llm.model(inputs_embeds=emb, attention_mask=batch["mask"], position_ids=batch["pos"]).last_hidden_state
+    else:
+        h = model.llm.model(inputs_embeds=emb).last_hidden_state
     tgt = model.remap[labels[:, 1:].clamp(min=0)]
     sel = labels[:, 1:] != -100
     logits = h[:, :-1][sel] @ model.rows.t()                             # (n, |vocab|): the tied LM head

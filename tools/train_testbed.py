@@ -19,7 +19,7 @@ Training recipe (why each piece; see issue 11 for the measurements that led to i
   - all of an image's questions in one multi-turn conversation (fc-eval synth --pack), order reshuffled every
     time the image is seen, and a last "Describe the image." turn naming every object with its cell: one
     ~750-token forward then supervises ~40 answer tokens instead of 1-2, so the vision side gets gradient;
-  - --isolate-turns (llava; used from step 3248 on): the packed turns were answerable from earlier turns'
+  - --isolate-turns (llava from step 3248 on, minicpmv from step 1970 on): the packed turns were answerable from earlier turns'
     text (0.87 training token accuracy, ~51% on single-question test prompts), so every turn is laid out as
     its own single-turn prompt after one shared image prefix, seeing only the prefix and itself
     (build_sample_isolated; its logits equal the single-turn HF forward's to 1.3e-5);
@@ -210,7 +210,8 @@ def build_sample_isolated(toks, conv, rng):
     ids = labels = pos = seg = None
     for j, (q, a) in enumerate(pairs):
         u = toks.user(q, True)
-        P = len(u) - u[::-1].index(IMAGE_TOKEN)  # tokens up to and including the last image token
+        # the shared prefix: up to and including the last image token (MiniCPM-V: its closing </image>)
+        P = toks.prefix_len(u) if hasattr(toks, "prefix_len") else len(u) - u[::-1].index(IMAGE_TOKEN)
         if ids is None:
             ids, labels, pos, seg = list(u[:P]), [-100] * P, list(range(P)), [-1] * P
         assert u[:P] == ids[:P], "the image prefix depends on the question"
@@ -268,7 +269,7 @@ class Data:
         self.grid = grid
         self.pixels = pixels or load_pixels
         self.aux = aux or (lambda scene: aux_targets(scene, grid))
-        self.isolate = False  # build_sample_isolated's layout (LLaVA, --isolate-turns)
+        self.isolate = False  # build_sample_isolated's layout (--isolate-turns)
 
     def batch(self, idxs, rng):
         seqs, pix, aux = [], [], []
@@ -331,6 +332,7 @@ def build(a):
     toks = mc.Tokens(mc.tokenizer(SHARED))
     data = Data(a.data, "train", toks, 3, pixels=mc.load_pixels, aux=lambda sc: mc.aux_targets(sc, 3, COLORS, SHAPES))
     model.unk = toks.unk
+    data.isolate = a.isolate_turns
     model.use_vocab(mc.data_vocab(toks, data.convs))
     for split in ("validation", "test"):  # their prompts must not need a row that training never sees
         with open(os.path.join(a.data, f"{split}.json")) as f:
@@ -616,7 +618,7 @@ def main():
     p.add_argument("--decay-len", type=int, default=2000)
     p.add_argument("--aux-weight", type=float, default=1.0)
     p.add_argument("--isolate-turns", action="store_true",
-                   help="llava: every question turn sees only the image prefix and itself, at single-turn positions")
+                   help="every question turn sees only the image prefix and itself, at single-turn positions")
     p.add_argument("--vision-steps", type=int, default=0, help="first steps train the vision side on the aux targets only")
     p.add_argument("--minutes", type=float, default=0)
     p.add_argument("--steps", type=int, default=0)
