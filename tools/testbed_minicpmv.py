@@ -11,6 +11,7 @@ on, the real chat template with its default system turn. Saved as the remote cod
 resampler.*, llm.*), bf16, config.json with model_type minicpmv.
 """
 import json
+import math
 import os
 import shutil
 
@@ -71,6 +72,40 @@ class MiniCPMV(nn.Module):
         self.llm = Qwen2ForCausalLM(self.qcfg)
         self.llm.tie_weights()
         self.arch = arch
+        with torch.no_grad():  # resampler.py: trunc_normal_(query, std=.02) (zeros would make 64 equal queries)
+            nn.init.trunc_normal_(self.resampler.query, std=0.02)
+        self.register_buffer("pos", torch.from_numpy(mvf.sincos_2d(D, SIDE, SIDE)).float().reshape(SIDE * SIDE, D),
+                             persistent=False)
+        self.rows = None  # training: the trained rows of the tied embedding (use_vocab)
+
+    def use_vocab(self, ids):
+        """Training: only the rows of the token ids the data uses are parameters (`rows`); all other rows of
+        the tied 151666 x D embedding are zero and frozen. A zero row's logit is exactly 0, so the loss over the
+        full vocabulary is the softmax over the used rows plus one column log(#unused) (forward_loss); AdamW
+        then updates |ids| rows instead of 151666 (it dominated the step). sync_vocab writes the rows back."""
+        ids = torch.as_tensor(sorted(set(int(i) for i in ids)), dtype=torch.long)
+        V = self.qcfg.vocab_size
+        remap = torch.full((V,), -1, dtype=torch.long)
+        remap[ids] = torch.arange(len(ids))
+        self.register_buffer("vocab", ids)
+        self.register_buffer("remap", remap, persistent=False)
+        w = self.llm.model.embed_tokens.weight
+        self.rows = nn.Parameter(w.detach()[ids].clone())
+        w.requires_grad_(False)
+        self.n_unused = V - len(ids)
+        self.sync_vocab()
+
+    @torch.no_grad()
+    def sync_vocab(self):
+        w = self.llm.model.embed_tokens.weight
+        w.zero_()
+        w[self.vocab] = self.rows.detach()
+
+    def dense_state(self):
+        """The state dict of the plain model (full tied embedding with the trained rows; no training extras)."""
+        if self.rows is not None:
+            self.sync_vocab()
+        return {k: v for k, v in self.state_dict().items() if k not in ("rows", "vocab")}
 
     def patches(self, pixels):
         """(B, 3, 448, 448) -> (B, 1024, vis_hidden): navit_forward for a batch of unsliced squares."""
@@ -85,7 +120,27 @@ class MiniCPMV(nn.Module):
         return self.vpm.post_layernorm(x)
 
     def features(self, patches):
-        return torch.stack([self.resampler(p, SIDE, SIDE) for p in patches])  # (B, 64, D)
+        """(B, 1024, vis_hidden) -> (B, 64, D): mvf.Resampler.forward for the whole batch at once (the same
+        operations; nn.MultiheadAttention takes (L, B, D)), its 2-D sin-cos positions computed once."""
+        r = self.resampler
+        x = r.ln_kv(r.kv_proj(patches)).transpose(0, 1)                   # (1024, B, D)
+        q = r.ln_q(r.query).unsqueeze(1).expand(-1, x.shape[1], -1)     # (64, B, D)
+        out = r.attn(q, x + self.pos.unsqueeze(1), x)[0]                  # (64, B, D)
+        return r.ln_post(out.transpose(0, 1)) @ r.proj
+
+
+def data_vocab(toks, convs):
+    """Every token id the training conversations use (prompts, answers, the stop tokens, and 0: the id that
+    train_testbed.Data pads a batch with, after the last real token): use_vocab's rows."""
+    ids = {0, toks.im_end, 151643, toks.unk}
+    for e in convs:
+        c = e["conversations"]
+        for i in range(0, len(c), 2):
+            q = c[i]["value"].replace("<image>\n", "")
+            ids.update(toks.user(q, True))
+            ids.update(toks.user(q, False))
+            ids.update(toks.answer(c[i + 1]["value"]))
+    return ids
 
 
 def load_pixels(path):
@@ -110,6 +165,11 @@ class Tokens:
         self.cache = {}
         self.im_end = tok.convert_tokens_to_ids("<|im_end|>")
         self.unk = tok.convert_tokens_to_ids("<unk>")
+        self.image_end = tok.convert_tokens_to_ids("</image>")
+
+    def prefix_len(self, u):
+        """train_testbed.build_sample_isolated: the first turn's tokens up to and including </image>."""
+        return len(u) - u[::-1].index(self.image_end)
 
     def enc(self, s):
         return self.tok(s, add_special_tokens=False).input_ids
@@ -146,25 +206,71 @@ def aux_targets(scene, grid, colors, shapes):
     return torch.from_numpy(t.reshape(SIDE * SIDE, 4))
 
 
-def forward_loss(model, aux, batch, aux_weight, unk):
+class Aux(nn.Module):
+    """Training only, dropped at export. patch: per SigLIP patch output, its cell's colour, shape, row and
+    column (the LLaVA testbed's head; the patches are spatial here too). scene: from all 64 resampler outputs
+    together (the LLM's image rows; the queries are not spatial), every cell's colour and shape (or empty), so
+    the resampler is pushed to carry the whole scene to the LLM."""
+
+    def __init__(self, patch_head, d, grid, n_colors, n_shapes):
+        super().__init__()
+        self.patch = patch_head
+        self.grid, self.nc, self.ns = grid, n_colors + 1, n_shapes + 1
+        self.scene = nn.Linear(QUERIES * d, grid * grid * (self.nc + self.ns))
+        centre = [((2 * r + 1) * SIDE) // (2 * grid) for r in range(grid)]
+        self.register_buffer("cells", torch.tensor([pr * SIDE + pc for pr in centre for pc in centre]),
+                             persistent=False)
+
+    def loss(self, patches, feats, targets):
+        # patches (B, 1024, C); feats (B, 64, D); targets (B, 1024, 4): colour, shape, row, col per patch
+        t = targets[:, self.cells]                                        # (B, 9, 4) at the cell centres
+        z = self.scene(feats.reshape(feats.shape[0], -1)).reshape(-1, self.grid * self.grid, self.nc + self.ns)
+        scene = F.cross_entropy(z[..., :self.nc].reshape(-1, self.nc), t[..., 0].reshape(-1)) + \
+            F.cross_entropy(z[..., self.nc:].reshape(-1, self.ns), t[..., 1].reshape(-1))
+        return self.patch.loss(patches, targets) + scene
+
+
+def forward_loss(model, aux, batch, aux_weight):
+    """Training forward: the model's forward with the sparse vocabulary of use_vocab (the same numbers as the
+    dense model with zero unused rows: the unused tokens enter the softmax as one column log(#unused))."""
     ids, labels = batch["ids"], batch["labels"]
     p = model.patches(batch["pixels"])
     feats = model.features(p)
-    emb = model.llm.model.embed_tokens(ids)
-    mask = ids == unk
+    sid = model.remap[ids]
+    assert int(sid.min()) >= 0, "a token outside the training vocabulary"
+    emb = F.embedding(sid, model.rows)
+    mask = ids == model.unk
     emb = emb.masked_scatter(mask.unsqueeze(-1), feats.reshape(-1, feats.shape[-1]).to(emb.dtype))
-    h = model.llm.model(inputs_embeds=emb).last_hidden_state
-    tgt = labels[:, 1:]
-    sel = tgt != -100
-    logits = model.llm.lm_head(h[:, :-1][sel])
-    lm = F.cross_entropy(logits.float(), tgt[sel])
+    if "mask" in batch:  # --isolate-turns: positions and visibility of the single-turn prompts
+        h = model.llm.model(inputs_embeds=emb, attention_mask=batch["mask"], position_ids=batch["pos"]).last_hidden_state
+    else:
+        h = model.llm.model(inputs_embeds=emb).last_hidden_state
+    tgt = model.remap[labels[:, 1:].clamp(min=0)]
+    sel = labels[:, 1:] != -100
+    logits = h[:, :-1][sel] @ model.rows.t()                             # (n, |vocab|): the tied LM head
+    rest = torch.full((logits.shape[0], 1), math.log(model.n_unused))    # n_unused zero rows: logit 0 each
+    logits = torch.cat([logits.float(), rest], 1)
+    lm = F.cross_entropy(logits, tgt[sel])
     acc = (logits.argmax(-1) == tgt[sel]).float().mean()
-    la = aux.loss(p, batch["aux"]) if aux is not None and aux_weight > 0 else torch.zeros(())
+    la = aux.loss(p, feats, batch["aux"]) if aux is not None and aux_weight > 0 else torch.zeros(())
     return lm, la, acc
 
 
+def dense_loss(model, batch):
+    """The same loss through the plain model (full embedding, full LM head): the check of forward_loss."""
+    ids, labels = batch["ids"], batch["labels"]
+    feats = model.features(model.patches(batch["pixels"]))
+    emb = model.llm.model.embed_tokens(ids)
+    emb = emb.masked_scatter((ids == model.unk).unsqueeze(-1), feats.reshape(-1, feats.shape[-1]).to(emb.dtype))
+    h = model.llm.model(inputs_embeds=emb).last_hidden_state
+    tgt = labels[:, 1:]
+    sel = tgt != -100
+    return F.cross_entropy(model.llm.lm_head(h[:, :-1][sel]).float(), tgt[sel])
+
+
 def vision_loss(model, aux, batch):
-    return aux.loss(model.patches(batch["pixels"]), batch["aux"])
+    p = model.patches(batch["pixels"])
+    return aux.loss(p, model.features(p), batch["aux"])
 
 
 @torch.no_grad()

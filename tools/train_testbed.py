@@ -19,7 +19,7 @@ Training recipe (why each piece; see issue 11 for the measurements that led to i
   - all of an image's questions in one multi-turn conversation (fc-eval synth --pack), order reshuffled every
     time the image is seen, and a last "Describe the image." turn naming every object with its cell: one
     ~750-token forward then supervises ~40 answer tokens instead of 1-2, so the vision side gets gradient;
-  - --isolate-turns (llava; used from step 3248 on): the packed turns were answerable from earlier turns'
+  - --isolate-turns (llava from step 3248 on, minicpmv from step 1970 on): the packed turns were answerable from earlier turns'
     text (0.87 training token accuracy, ~51% on single-question test prompts), so every turn is laid out as
     its own single-turn prompt after one shared image prefix, seeing only the prefix and itself
     (build_sample_isolated; its logits equal the single-turn HF forward's to 1.3e-5);
@@ -210,7 +210,8 @@ def build_sample_isolated(toks, conv, rng):
     ids = labels = pos = seg = None
     for j, (q, a) in enumerate(pairs):
         u = toks.user(q, True)
-        P = len(u) - u[::-1].index(IMAGE_TOKEN)  # tokens up to and including the last image token
+        # the shared prefix: up to and including the last image token (MiniCPM-V: its closing </image>)
+        P = toks.prefix_len(u) if hasattr(toks, "prefix_len") else len(u) - u[::-1].index(IMAGE_TOKEN)
         if ids is None:
             ids, labels, pos, seg = list(u[:P]), [-100] * P, list(range(P)), [-1] * P
         assert u[:P] == ids[:P], "the image prefix depends on the question"
@@ -268,7 +269,7 @@ class Data:
         self.grid = grid
         self.pixels = pixels or load_pixels
         self.aux = aux or (lambda scene: aux_targets(scene, grid))
-        self.isolate = False  # build_sample_isolated's layout (LLaVA, --isolate-turns)
+        self.isolate = False  # build_sample_isolated's layout (--isolate-turns)
 
     def batch(self, idxs, rng):
         seqs, pix, aux = [], [], []
@@ -327,10 +328,18 @@ def build(a):
     mc.configure_slicing()
     arch = dict(mc.ARCH)
     model = mc.MiniCPMV(arch, MINICPMV_VOCAB)
-    aux = AuxHead(arch["vis_hidden"], 3)
+    aux = mc.Aux(AuxHead(arch["vis_hidden"], 3), arch["llm_hidden"], 3, len(COLORS), len(SHAPES))
     toks = mc.Tokens(mc.tokenizer(SHARED))
     data = Data(a.data, "train", toks, 3, pixels=mc.load_pixels, aux=lambda sc: mc.aux_targets(sc, 3, COLORS, SHAPES))
-    return (model, aux, data, arch, lambda b: mc.forward_loss(model, aux, b, a.aux_weight, toks.unk),
+    model.unk = toks.unk
+    data.isolate = a.isolate_turns
+    model.use_vocab(mc.data_vocab(toks, data.convs))
+    for split in ("validation", "test"):  # their prompts must not need a row that training never sees
+        with open(os.path.join(a.data, f"{split}.json")) as f:
+            extra = mc.data_vocab(toks, json.load(f)) - set(model.vocab.tolist())
+        assert not extra, f"{split} uses tokens the train split never has: {sorted(extra)[:10]}"
+    log(f"training vocabulary: {len(model.vocab)} of {MINICPMV_VOCAB} rows trained, the rest zero")
+    return (model, aux, data, arch, lambda b: mc.forward_loss(model, aux, b, a.aux_weight),
             lambda b: mc.vision_loss(model, aux, b))
 
 
@@ -339,7 +348,7 @@ def cmd_train(a):
     os.makedirs(a.work, exist_ok=True)
     ck = os.path.join(a.work, "ckpt.pt")
     model, aux, data, arch, full_loss, vision_loss = build(a)
-    params = list(model.parameters()) + list(aux.parameters())
+    params = [p for p in list(model.parameters()) + list(aux.parameters()) if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.98), weight_decay=0.01)
     state = {"step": 0, "seen": 0, "epoch": 0, "cursor": 0, "elapsed": 0.0, "history": []}
     if a.resume and os.path.exists(ck):
@@ -410,11 +419,15 @@ def cmd_train(a):
                                      round(float(m[2]), 4), round(el / 60, 2)])
         if time.time() - last_ck > a.ckpt_minutes * 60:
             state["elapsed"] = start_elapsed + time.time() - t0
+            if hasattr(model, "sync_vocab"):
+                model.sync_vocab()
             save_ckpt(ck, {"model": model.state_dict(), "aux": aux.state_dict(), "opt": opt.state_dict(),
                            "state": state, "args": vars(a), "arch": arch})
             last_ck = time.time()
             log(f"checkpoint {ck} step {state['step']}")
     state["elapsed"] = start_elapsed + time.time() - t0
+    if hasattr(model, "sync_vocab"):
+        model.sync_vocab()
     save_ckpt(ck, {"model": model.state_dict(), "aux": aux.state_dict(), "opt": opt.state_dict(), "state": state,
                    "args": vars(a), "arch": arch})
     log(f"done: step {state['step']}, {state['seen']} images, {state['elapsed'] / 60:.1f} min; checkpoint {ck}")
@@ -450,7 +463,7 @@ def cmd_export(a):
     else:
         import testbed_minicpmv as mc
         model = mc.MiniCPMV(s["arch"], MINICPMV_VOCAB)
-        model.load_state_dict(s["model"])
+        model.load_state_dict({k: v for k, v in s["model"].items() if k not in ("rows", "vocab")})
         mc.export(model, s["arch"], a.out, SHARED, versions())
     info_path = os.path.join(a.out, "training.json")
     info = {}
@@ -466,6 +479,11 @@ def cmd_export(a):
         "train_minutes": round(st["elapsed"] / 60, 1),
         "history": st["history"][-20:], "versions": versions(),
         "auxiliary_head": "training only (colour, shape, row, col per image token), not saved"})
+    if kind == "minicpmv":
+        info["auxiliary_head"] = ("training only, not saved: colour, shape, row, col per SigLIP patch output, and "
+                                  "every cell's colour and shape from the 64 resampler outputs together")
+        info["embedding"] = (f"{len(s['model']['vocab'])} rows of the tied {MINICPMV_VOCAB}-row embedding are "
+                             "trained (the token ids the train split uses); all other rows are zero")
     with open(info_path, "w") as f:
         json.dump(info, f, indent=1)
     size = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out) if f.endswith(".safetensors"))
@@ -600,7 +618,7 @@ def main():
     p.add_argument("--decay-len", type=int, default=2000)
     p.add_argument("--aux-weight", type=float, default=1.0)
     p.add_argument("--isolate-turns", action="store_true",
-                   help="llava: every question turn sees only the image prefix and itself, at single-turn positions")
+                   help="every question turn sees only the image prefix and itself, at single-turn positions")
     p.add_argument("--vision-steps", type=int, default=0, help="first steps train the vision side on the aux targets only")
     p.add_argument("--minutes", type=float, default=0)
     p.add_argument("--steps", type=int, default=0)
