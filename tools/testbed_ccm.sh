@@ -2,7 +2,7 @@
 # testbed_ccm.sh: trains the CCM of a bundled testbed model with the recipe in configs/train-testbed-llava.yaml
 # and ships it as ckpt/ccm-<model>-<R>x.safetensors (training ids in its metadata; fc-eval quality refuses to
 # score it on them). Steps:
-#   1. fc-eval synth: the recipe's training split (1500 pictures, 4 single-question records each, seed 12;
+#   1. fc-eval synth: the recipe's training split (750 pictures, 4 single-question records each, seed 12;
 #      split by content, so no test or validation picture is among them);
 #   2. fc-train llava|minicpm --config configs/train-testbed-llava.yaml at R x (window R); its summary goes to
 #      $WORK/<model>-<R>x/train.log, its step and validation CSVs beside the checkpoint there;
@@ -29,7 +29,7 @@ steps=()
 
 mkdir -p "$work" "$(dirname "$out")"
 if [ ! -f "$work/train/train.json" ]; then
-  "$BIN/fc-eval" synth --out "$work/train" --split train --n 1500 --seed 12 --questions 4 --grid 3 --objects 1..5
+  "$BIN/fc-eval" synth --out "$work/train" --split train --n 750 --seed 12 --questions 4 --grid 3 --objects 1..5
 fi
 run="$work/$name-${r}x"
 mkdir -p "$run"

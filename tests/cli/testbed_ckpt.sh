@@ -36,6 +36,11 @@ if [ -f "$C" ] && [ -f "$M/config.json" ]; then
   else
     fail "quality wrote no quality.csv"
   fi
+  # the comparison's sweep plans its two quality runs with the shipped checkpoints (every spec is opened)
+  if [ -f ckpt/ccm-llava-tiny-2x.safetensors ] && [ -f ckpt/ccm-llava-tiny-10x.safetensors ]; then
+    check_ok "sweep-testbed plans" "$FC_BIN/fc-eval" sweep --config configs/sweep-testbed.yaml --dry-run --out "$TMPD/sw"
+    check_grep "sweep-testbed: the baselines and the CCMs of llava-tiny" '^sweep configs/sweep-testbed.yaml: 2 runs' "$TMPD/out"
+  fi
 else
   skip "$C or $M absent: no quality checks"
 fi
