@@ -13,7 +13,7 @@
 # demo falls back to the tiny random-weight fixture and says that its answers are noise.
 # Environment: SHARED (../shared), BIN (bin), DEMO_OUT (build/demo), FC_DEMO_MODEL, FC_DEMO_TRAIN_IMAGES (50,
 # 4 questions each), FC_DEMO_TEST_IMAGES (60, one question each), FC_DEMO_STEPS (300), FC_DEMO_SEED (48),
-# FC_DEMO_THREADS (2).
+# FC_DEMO_THREADS (1: the testbed model is too small to split on a shared CPU).
 set -euo pipefail
 SHARED=${SHARED:-../shared}
 BIN=${BIN:-bin}
@@ -25,7 +25,7 @@ n_train=${FC_DEMO_TRAIN_IMAGES:-50}
 n_test=${FC_DEMO_TEST_IMAGES:-60}
 steps=${FC_DEMO_STEPS:-300}
 seed=${FC_DEMO_SEED:-48}
-threads=${FC_DEMO_THREADS:-2}
+threads=${FC_DEMO_THREADS:-1}
 models="$SHARED/data/models"
 image="$SHARED/data/gqa-demo/gqa/2316686.jpg"
 t_start=$(date +%s)
