@@ -7,7 +7,10 @@
  * same step as bench/train_step.py, its peer.
  *
  *   train_step MODEL_DIR P T IMG_START IMG_LEN REPS
- * prints one line: step_s=<best of REPS after one warm-up> teacher_s= student_s= adam_s= loss= peak_rss_mb= */
+ * The precision comes from FC_PRECISION (f32, the default, or bf16), set before the model loads (bf16 packs
+ * the weights then). Prints one line: step_s=<best of REPS after one warm-up> teacher_s= student_s= adam_s=
+ * loss= peak_rss_mb= precision= gflop=<the step's GEMM work: every linear of the teacher (prefix and answer),
+ * of the student's forward and of its backward (dx only, the model is frozen), lm_head on the answer rows> */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,7 @@
 #include "core/base/timer.h"
 #include "core/model/generate.h"
 #include "core/model/llm.h"
+#include "kernels/wpack.h"
 #include "train/optim.h"
 
 static int die(const char *what) {
@@ -31,6 +35,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     const int P = atoi(argv[2]), T = atoi(argv[3]), img0 = atoi(argv[4]), imgn = atoi(argv[5]), reps = atoi(argv[6]);
+    const char *prec = getenv("FC_PRECISION");
+    fc_precision pr = FC_PREC_F32;
+    if (prec && *prec && (fc_precision_from_name(prec, &pr) || fc_precision_set(pr))) return die("FC_PRECISION");
     fc_llm *m = NULL;
     if (fc_llm_load(&m, argv[1])) return die(argv[1]);
     const fc_llm_config *lc = &m->cfg;
@@ -74,8 +81,14 @@ int main(int argc, char **argv) {
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("step_s=%.4f teacher_s=%.4f student_s=%.4f adam_s=%.5f loss=%.6g peak_rss_mb=%.1f\n", best, bt, bs, ba, loss,
-           (double)ru.ru_maxrss / 1024.0);
+    /* GEMM work: per token and layer 2 (q + k + v + o + gate + up + down) weights; teacher over S + T tokens,
+     * student forward and backward over T; lm_head over the T answer rows three times (teacher, student
+     * forward, backward) */
+    double C = lc->hidden_size, HD = (double)lc->num_heads * lc->head_dim, KD = (double)lc->num_kv_heads * lc->head_dim;
+    double wl = C * HD * 2 + 2 * C * KD + 3 * C * lc->intermediate_size, L = lc->num_layers;
+    double gflop = (2 * wl * L * ((P - 1) + T + 2.0 * T) + 3 * 2.0 * T * lc->vocab_size * C) * 1e-9;
+    printf("step_s=%.4f teacher_s=%.4f student_s=%.4f adam_s=%.5f loss=%.6g peak_rss_mb=%.1f precision=%s gflop=%.1f\n",
+           best, bt, bs, ba, loss, (double)ru.ru_maxrss / 1024.0, fc_precision_name(fc_precision_get()), gflop);
     fc_distill_teacher_free(&teacher);
     fc_distill_free(d);
     fc_ccm_train_free(c);
