@@ -58,7 +58,7 @@ for name in $MODELS; do
   for p in $PRECISIONS; do
     o=${ours[$p]} peak=$([ "$p" = bf16 ] && echo "$peak_bf16" || echo "$peak_f32")
     awk -v n="$name" -v p="$p" -v s="$(val "$o" step_s)" -v g="$(val "$o" gflop)" -v pk="$peak" \
-      -v m="$(val "$o" peak_rss_mb)" 'BEGIN { printf "train_step %-7s ours %-5s %.4fs  %.1f GFLOP/s = %.0f%% of the %s GEMM peak %s; peak RSS %.0f MB\n", n, p, s, g / s, pk > 0 ? 100 * g / s / pk : 0, p, pk, m }'
+      -v m="$(val "$o" peak_rss_mb)" 'BEGIN { printf "train_step %-7s ours %-5s %.4fs  %.1f GFLOP/s = %.0f%% of the %s GEMM peak %s; peak RSS %.0f MB\n", n, p, s, g / s, (pk > 0 ? 100 * g / s / pk : 0), p, pk, m }'
     for tm in $TORCH_MODES; do
       t=${torch[$tm]}
       awk -v n="$name" -v p="$p" -v tm="$tm" -v a="$(val "$o" step_s)" -v b="$(val "$t" step_s)" \
