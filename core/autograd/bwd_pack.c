@@ -5,9 +5,14 @@
  * (reduction over W's rows), which that layout cannot serve, so each weight gets a second pack, made once
  * when the first backward runs. Linears that read the same input are stacked into one pack, so their
  * backward is one GEMM with no accumulation: dxn = [dq dk dv] . [Wq; Wk; Wv] and dxn = [dg du] . [Wg; Wu].
+ * Once both packs of a weight exist its checkpoint copy is not read any more: its pages are handed back
+ * (MADV_DONTNEED; the checkpoint is a read-only private file mapping, so a later read would fault them in
+ * again from the file), which keeps the process at the two packed copies instead of three.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/autograd/autograd_internal.h"
 #include "core/base/mem.h"
@@ -24,12 +29,23 @@ void fc_ag_bwd_free(fc_ag_bwd *b) {
     memset(b, 0, sizeof *b);
 }
 
+/* The whole pages inside w's data, handed back when w also has its forward pack. */
+static void release_pages(const fc_tensor *w) {
+    if (!w->pack || !w->data) return;
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)w->data;
+    uintptr_t b = a + (uintptr_t)fc_tensor_numel(w) * fc_dtype_size(w->dtype);
+    a = (a + pg - 1) / pg * pg, b = b / pg * pg;
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED); /* a hint: failure changes nothing */
+}
+
 static fc_err stack(fc_wpack **out, int n, const fc_tensor *const *w) {
     const void *data[3];
     fc_dtype dt[3];
     int64_t rows[3];
     for (int i = 0; i < n; i++) data[i] = w[i]->data, dt[i] = w[i]->dtype, rows[i] = w[i]->shape[0];
-    return fc_dnnl_wt_create(out, n, data, dt, rows, w[0]->shape[1], FC_DTYPE_BF16);
+    FC_TRY(fc_dnnl_wt_create(out, n, data, dt, rows, w[0]->shape[1], FC_DTYPE_BF16));
+    for (int i = 0; i < n; i++) release_pages(w[i]);
+    return FC_OK;
 }
 
 fc_err fc_ag_bwd_create(fc_ag_bwd *b, const fc_llm *m) {
