@@ -39,9 +39,9 @@ static void release_pages(const fc_tensor *w) {
 }
 
 static fc_err stack(fc_wpack **out, int n, const fc_tensor *const *w) {
-    const void *data[3];
-    fc_dtype dt[3];
-    int64_t rows[3];
+    const void *data[3] = {0};
+    fc_dtype dt[3] = {0};
+    int64_t rows[3] = {0};
     for (int i = 0; i < n; i++) data[i] = w[i]->data, dt[i] = w[i]->dtype, rows[i] = w[i]->shape[0];
     FC_TRY(fc_dnnl_wt_create(out, n, data, dt, rows, w[0]->shape[1], FC_DTYPE_BF16));
     for (int i = 0; i < n; i++) release_pages(w[i]);
