@@ -57,13 +57,14 @@ for name in $MODELS; do
   done
   for p in $PRECISIONS; do
     o=${ours[$p]} peak=$([ "$p" = bf16 ] && echo "$peak_bf16" || echo "$peak_f32")
-    awk -v n="$name" -v p="$p" -v s="$(val "$o" step_s)" -v g="$(val "$o" gflop)" -v pk="$peak" \
-      -v m="$(val "$o" peak_rss_mb)" 'BEGIN { printf "train_step %-7s ours %-5s %.4fs  %.1f GFLOP/s = %.0f%% of the %s GEMM peak %s; peak RSS %.0f MB\n", n, p, s, g / s, (pk > 0 ? 100 * g / s / pk : 0), p, pk, m }'
+    awk -v n="$name" -v p="$p" -v s="$(val "$o" step_s)" -v g="$(val "$o" gflop_run)" -v pk="$peak" \
+      -v m="$(val "$o" peak_rss_mb)" 'BEGIN { printf "train_step %-7s ours %-5s %.4fs  %.1f GFLOP/s (GEMMs it runs) = %.0f%% of the %s GEMM peak %s; peak RSS %.0f MB\n", n, p, s, g / s, (pk > 0 ? 100 * g / s / pk : 0), p, pk, m }'
     for tm in $TORCH_MODES; do
       t=${torch[$tm]}
       awk -v n="$name" -v p="$p" -v tm="$tm" -v a="$(val "$o" step_s)" -v b="$(val "$t" step_s)" \
         -v ma="$(val "$o" peak_rss_mb)" -v mb="$(val "$t" peak_rss_mb)" -v g="$(val "$o" gflop)" \
-        'BEGIN { printf "train_step %-7s ours %-5s vs torch %-8s %.4fs vs %.4fs: %.2fx faster; peak RSS %.0f vs %.0f MB (%.2fx less); torch %.1f GFLOP/s\n", n, p, tm, a, b, b / a, ma, mb, mb / ma, g / b }'
+        -v pk="$([ "$tm" = f32 ] && echo "$peak_f32" || echo "$peak_bf16")" \
+        'BEGIN { printf "train_step %-7s ours %-5s vs torch %-8s %.4fs vs %.4fs: %.2fx faster; peak RSS %.0f vs %.0f MB (%.2fx less); torch %.1f GFLOP/s = %.0f%% of its GEMM peak\n", n, p, tm, a, b, b / a, ma, mb, mb / ma, g / b, (pk > 0 ? 100 * g / b / pk : 0) }'
     done
   done
   unset ours torch
