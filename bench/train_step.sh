@@ -14,14 +14,17 @@
 # GFLOP/s as a share of the machine's peak GEMM of that precision (bench/cpu_limits.sh, measured at the
 # start unless LIMITS=reuse and $BUILD/bench/limits.txt exists).
 # Env: THREADS (default: all cores), T, REPS (default 3), MODELS (default "tiny vicuna qwen2"), PRECISIONS,
-# TORCH_MODES, LIMITS, REALWIDTH, BUILD, PYTHON.
+# TORCH_MODES, LIMITS, REALWIDTH, BUILD, PYTHON, OMP_WAIT_POLICY (default passive).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build} PYTHON=${PYTHON:-python3} SHARED=${SHARED:-../shared}
 THREADS=${THREADS:-$(nproc)} T=${T:-64} REPS=${REPS:-3} MODELS=${MODELS:-tiny vicuna qwen2}
 PRECISIONS=${PRECISIONS:-f32 bf16} TORCH_MODES=${TORCH_MODES:-f32 autocast bf16} LIMITS=${LIMITS:-measure}
 REALWIDTH=${REALWIDTH:-$BUILD/realwidth}
+# passive OpenMP waits (as bench/llm.sh, both sides): with active spinning a 2-thread run on a shared machine loses
+# its time slices to the other thread's spin (the tiny step measured 1.2 s active vs 0.007 s passive at load 9)
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS SHARED
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 [ -f "$BUILD/libfastcache.a" ] || { echo "train_step: $BUILD/libfastcache.a missing (run make first)"; exit 1; }
 mkdir -p "$BUILD/bench"
 exe=$BUILD/bench/train_step
