@@ -55,7 +55,16 @@ fc_err fc_ag_bwd_create(fc_ag_bwd *b, const fc_llm *m) {
     b->layer = fc_calloc((size_t)L * FC_AG_BWD_PER_LAYER, sizeof *b->layer, "backward packs");
     if (!b->layer) return FC_ENOMEM;
     b->n_layers = L;
-    fc_err e = FC_OK;
+    /* the checkpoint pages the load's packing read are handed back first; each stack below reads its own
+     * parts again (from the page cache) and hands them back; lm_head, the largest, goes first, while the
+     * fewest backward packs exist */
+    for (int l = 0; l < L; l++) {
+        const fc_llm_layer *W = &m->layers[l];
+        const fc_tensor *ws[] = {&W->wq, &W->wk, &W->wv, &W->wo, &W->w_gate, &W->w_up, &W->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof *ws; i++) release_pages(ws[i]);
+    }
+    release_pages(&m->lm_head);
+    fc_err e = stack(&b->lm_head, 1, (const fc_tensor *[]){&m->lm_head});
     for (int l = 0; !e && l < L; l++) {
         const fc_llm_layer *W = &m->layers[l];
         fc_wpack **p = b->layer + (size_t)l * FC_AG_BWD_PER_LAYER;
@@ -64,7 +73,6 @@ fc_err fc_ag_bwd_create(fc_ag_bwd *b, const fc_llm *m) {
         if (!e) e = stack(&p[FC_AG_BWD_GATE_UP], 2, (const fc_tensor *[]){&W->w_gate, &W->w_up});
         if (!e) e = stack(&p[FC_AG_BWD_DOWN], 1, (const fc_tensor *[]){&W->w_down});
     }
-    if (!e) e = stack(&b->lm_head, 1, (const fc_tensor *[]){&m->lm_head});
     if (e) {
         fc_ag_bwd_free(b);
         return fc_err_prefix(e, "packing the decoder's weights for the bf16 backward");

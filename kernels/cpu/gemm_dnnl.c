@@ -405,8 +405,19 @@ fc_err fc_dnnl_wt_create(fc_wpack **out, int n_parts, const void *const *w, cons
     p->Kp = gemv_layout(&p->wmd);
     p->wdata = aligned_alloc(64, (p->wbytes + 63) & ~(size_t)63);
     size_t esz = fc_dtype_size(cdt);
+    if (!p->wdata) {
+        e = fc_err_set(FC_ENOMEM, "oneDNN linear backward: out of memory packing a [%lld,%lld] weight stack",
+                       (long long)N, (long long)K);
+        goto fail;
+    }
+    if (n_parts == 1 && wdt[0] == cdt) { /* already plain in the compute dtype: no staging copy */
+        e = reorder_in_ab(p, w[0]);
+        if (e) goto fail;
+        *out = p;
+        return FC_OK;
+    }
     tmp = malloc((size_t)N * (size_t)K * esz); /* the stack, plain, in the compute dtype */
-    if (!p->wdata || !tmp) {
+    if (!tmp) {
         e = fc_err_set(FC_ENOMEM, "oneDNN linear backward: out of memory packing a [%lld,%lld] weight stack",
                        (long long)N, (long long)K);
         goto fail;
