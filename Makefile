@@ -99,6 +99,9 @@ $(BUILD)/rel/%.o: %.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) -O2 -std=c++17 -I. -D_GNU_SOURCE -DFC_CUDA=1 -arch=sm_$(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Werror,-fPIC -c $< -o $@
 
+# nvcc writes no dependency files: every CUDA object depends on the headers the .cu files include
+$(CU_OBJS): $(wildcard kernels/cuda/*.h kernels/cuda/*.cuh) kernels/ops.h core/base/err.h core/tensor/dtype.h
+
 # the backend library: its one exported symbol is fc_cuda_backend_register (kernels/cuda/ops_table.h)
 $(CUDA_SO): $(CU_OBJS) kernels/cuda/backend.map
 	$(CXX) -shared -Wl,--version-script=kernels/cuda/backend.map -o $@ $(filter %.o,$^) $(CUDA_SO_LIBS)

@@ -1,4 +1,5 @@
 /* backward.c: the dispatchers of kernels/ops_backward.h (checks, then the CPU kernels of cpu_backward.h). */
+#include "kernels/backward_cuda.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_backward.h"
 #include "kernels/opcheck.h"
@@ -33,6 +34,7 @@ fc_err fc_op_linear_bwd(fc_tensor *dx, fc_tensor *dw, fc_tensor *db, const fc_te
     const char *op = "linear_bwd";
     const fc_tensor *all[] = {dx, dw, db, dy, x, w};
     const char *names[] = {"dx", "dw", "db", "dy", "x", "w"};
+    if (fc_bwd_any_cuda(6, all)) return fc_cuda_op_linear_bwd(dx, dw, db, dy, x, w, accumulate);
     FC_TRY(cpu_only(op, 6, all, names));
     if (!dy || !w) return fc_err_set(FC_EINVAL, "%s: dy and w are required", op);
     if (dw && !x) return fc_err_set(FC_EINVAL, "%s: dw needs x", op);
@@ -57,6 +59,7 @@ fc_err fc_op_rmsnorm_bwd(fc_tensor *dx, fc_tensor *dw, const fc_tensor *dy, cons
     const char *op = "rmsnorm_bwd";
     const fc_tensor *all[] = {dx, dw, dy, x, w};
     const char *names[] = {"dx", "dw", "dy", "x", "w"};
+    if (fc_bwd_any_cuda(5, all)) return fc_cuda_op_rmsnorm_bwd(dx, dw, dy, x, w, eps, accumulate);
     FC_TRY(cpu_only(op, 5, all, names));
     if (!dx || !dy || !x || !w) return fc_err_set(FC_EINVAL, "%s: dx, dy, x and w are required", op);
     for (int i = 0; i < 4; i++) FC_TRY(want_f32(op, names[i], all[i]));
@@ -75,6 +78,7 @@ fc_err fc_op_rope_bwd(fc_tensor *d, const int32_t *pos, float theta) {
     const char *op = "rope_bwd";
     const fc_tensor *all[] = {d};
     const char *names[] = {"d"};
+    if (fc_bwd_any_cuda(1, all)) return fc_cuda_op_rope_bwd(d, pos, theta);
     FC_TRY(cpu_only(op, 1, all, names));
     FC_TRY(want_f32(op, "d", d));
     if (d->ndim != 3 || d->shape[2] % 2 || d->shape[2] > FC_ROPE_MAX_D)
@@ -89,6 +93,7 @@ fc_err fc_op_silu_mul_bwd(fc_tensor *dgate, fc_tensor *dup, const fc_tensor *dy,
     const char *op = "silu_mul_bwd";
     const fc_tensor *all[] = {dgate, dup, dy, gate, up};
     const char *names[] = {"dgate", "dup", "dy", "gate", "up"};
+    if (fc_bwd_any_cuda(5, all)) return fc_cuda_op_silu_mul_bwd(dgate, dup, dy, gate, up);
     FC_TRY(cpu_only(op, 5, all, names));
     for (int i = 0; i < 5; i++) {
         if (!all[i]) return fc_err_set(FC_EINVAL, "%s: %s is required", op, names[i]);
@@ -127,6 +132,7 @@ fc_err fc_op_attention_prefix(fc_tensor *out, fc_tensor *lse, const fc_tensor *q
     const char *op = "attention_prefix";
     const fc_tensor *all[] = {out, lse, q, kp, vp, kn, vn};
     const char *names[] = {"out", "lse", "q", "kp", "vp", "kn", "vn"};
+    if (fc_bwd_any_cuda(7, all)) return fc_cuda_op_attention_prefix(out, lse, q, kp, vp, kn, vn, scale);
     FC_TRY(cpu_only(op, 7, all, names));
     for (int i = 0; i < 7; i++) FC_TRY(want_f32(op, names[i], all[i]));
     int64_t T, P, H, Hkv, D;
@@ -145,6 +151,8 @@ fc_err fc_op_attention_prefix_bwd(fc_tensor *dq, fc_tensor *dkp, fc_tensor *dvp,
     const char *op = "attention_prefix_bwd";
     const fc_tensor *all[] = {dq, dkp, dvp, dkn, dvn, dout, q, kp, vp, kn, vn, out, lse};
     const char *names[] = {"dq", "dkp", "dvp", "dkn", "dvn", "dout", "q", "kp", "vp", "kn", "vn", "out", "lse"};
+    if (fc_bwd_any_cuda(13, all))
+        return fc_cuda_op_attention_prefix_bwd(dq, dkp, dvp, dkn, dvn, dout, q, kp, vp, kn, vn, out, lse, scale);
     FC_TRY(cpu_only(op, 13, all, names));
     for (int i = 0; i < 13; i++) {
         if (!all[i]) return fc_err_set(FC_EINVAL, "%s: %s is required", op, names[i]);

@@ -1,7 +1,8 @@
 /* ops_backward.h: the backward ops of kernels/ops.h that the distillation step needs, as one call each on
  * fc_tensors, plus the attention over a [prefix; new] cache whose backward reaches the prefix. Same
  * conventions as ops.h (shapes checked, errors name the op and the shapes, no allocation beyond per-thread
- * scratch). CPU only for now: tensors on CUDA get FC_EUNSUPPORTED.
+ * scratch). Tensors on CUDA go to kernels/backward_cuda.c (the backend library's kernels: activations in
+ * f32, f16 or bf16, parameter gradients f32; the prefix attention f32).
  *
  * Rule: activation gradients are overwritten (or added to with `accumulate`); parameter gradients (dw, db)
  * are accumulated and may be NULL (the frozen decoder has none). Kernels: kernels/cpu/<op>_backward.c and

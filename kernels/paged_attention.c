@@ -2,6 +2,7 @@
 #include <inttypes.h>
 
 #include "kernels/cpu/paged_attention.h"
+#include "kernels/cuda/ops_table.h"
 #include "kernels/ops.h"
 
 fc_err fc_op_paged_attention(fc_tensor *out, const fc_tensor *q, const fc_tensor *k_cache, const fc_tensor *v_cache,
@@ -40,8 +41,17 @@ fc_err fc_op_paged_attention(fc_tensor *out, const fc_tensor *q, const fc_tensor
                                              " is %d, outside [0, %" PRId64 ")",
                                   si, bi, (int)s->blocks[bi], NB);
     }
-    if (q->device != FC_DEVICE_CPU)
-        return fc_err_set(FC_EUNSUPPORTED, "paged_attention: no CUDA kernel yet");
+    if (q->device != FC_DEVICE_CPU) { /* CUDA: q, out and the caches in one of f32, f16, bf16 */
+        if (out->dtype != q->dtype || k_cache->dtype != q->dtype || v_cache->dtype != q->dtype ||
+            (q->dtype != FC_DTYPE_F32 && q->dtype != FC_DTYPE_F16 && q->dtype != FC_DTYPE_BF16))
+            return fc_err_set(FC_EUNSUPPORTED, "paged_attention: cuda wants q, out and caches of one dtype, f32, f16 "
+                                               "or bf16 (got %s, %s, %s)",
+                              fc_dtype_name(q->dtype), fc_dtype_name(out->dtype), fc_dtype_name(k_cache->dtype));
+        const fc_cuda_ops *cu;
+        FC_TRY(fc_cuda_ops_get("paged_attention", &cu));
+        return cu->paged_attention(out->data, q->data, k_cache->data, v_cache->data, q->dtype, seqs,
+                                   n_seqs, T, H, Hkv, D, BS, scale);
+    }
     if (q->dtype != FC_DTYPE_F32 || out->dtype != FC_DTYPE_F32 || k_cache->dtype != FC_DTYPE_F32 ||
         v_cache->dtype != FC_DTYPE_F32)
         return fc_err_set(FC_EUNSUPPORTED, "paged_attention: CPU wants f32 q, out and caches (got %s, %s, %s)",

@@ -94,5 +94,16 @@ extern "C" __attribute__((visibility("default"))) fc_err fc_cuda_backend_registe
     ops->embedding = fc_cuda_embedding;
     ops->rope = fc_cuda_rope;
     ops->attention = fc_cuda_attention;
+    ops->paged_attention = fc_cuda_paged_attention;
+    ops->linear_bwd = fc_cuda_linear_bwd;
+    ops->rmsnorm_bwd = fc_cuda_rmsnorm_bwd;
+    ops->rope_bwd = fc_cuda_rope_bwd;
+    ops->silu_mul_bwd = fc_cuda_silu_mul_bwd;
+    ops->attention_prefix = fc_cuda_attention_prefix;
+    ops->attention_prefix_bwd = fc_cuda_attention_prefix_bwd;
+    ops->kl_loss = fc_cuda_kl_loss;
+    ops->adamw = fc_cuda_adamw;
+    ops->linear_batched = fc_cuda_linear_batched;
+    ops->kv_scatter = fc_cuda_kv_scatter;
     return FC_OK;
 }

@@ -7,7 +7,14 @@
 
 extern "C" {
 #include "core/base/err.h"
+#include "core/tensor/dtype.h"
 }
+
+// linear.cu: the library's one cuBLAS handle (created at first use), the cuBLAS type of a dtype, and x (adt)
+// converted to dtype `to` (a half type) in device scratch slot `slot`.
+fc_err fc_cuda_cublas(cublasHandle_t *h);
+cudaDataType_t fc_cuda_type(fc_dtype dt);
+fc_err fc_cuda_convert(const void *x, fc_dtype adt, fc_dtype to, int64_t n, int slot, const void **out);
 
 #define FC_CUDA_TRY(call)                                                                                   \
     do {                                                                                                    \

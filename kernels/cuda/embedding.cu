@@ -19,8 +19,7 @@ extern "C" fc_err fc_cuda_embedding(void *y, fc_dtype adt, const void *table, fc
     if (T == 0) return FC_OK;
     if (T > INT32_MAX) return fc_err_set(FC_EUNSUPPORTED, "embedding: %lld ids exceed the cuda grid", (long long)T);
     void *dids;
-    FC_TRY(fc_cuda_scratch(1, (size_t)T * sizeof(int32_t), &dids));
-    FC_CUDA_TRY(cudaMemcpy(dids, ids, (size_t)T * sizeof(int32_t), cudaMemcpyHostToDevice));
+    FC_TRY(fc_cuda_upload(1, ids, (size_t)T * sizeof(int32_t), &dids));
     FC_CUDA_DISPATCH("embedding", adt, {
         embedding_kernel<TA><<<(unsigned)T, 256>>>((TA *)y, table, tdt, (const int32_t *)dids, C);
     });

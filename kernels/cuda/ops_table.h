@@ -24,9 +24,15 @@
 #include "core/tensor/dtype.h"
 #include "kernels/ops.h"
 
-#define FC_CUDA_ABI 1
+#define FC_CUDA_ABI 2
 #define FC_CUDA_LIBRARY "libfastcache-cuda.so"
 #define FC_CUDA_REGISTER "fc_cuda_backend_register"
+
+/* One AdamW step's scalars, computed on the host as train/optim.c computes them (torch's rounding). */
+typedef struct {
+    float step_size, bc2_sqrt, decay, w1, b2, w2, eps;
+    int use_decay;
+} fc_cuda_adamw_hyper;
 
 typedef struct fc_cuda_ops {
     uint32_t abi;  /* FC_CUDA_ABI of the library that filled the table */
@@ -56,6 +62,31 @@ typedef struct fc_cuda_ops {
     fc_err (*rope)(void *x, fc_dtype adt, const int32_t *pos, int64_t T, int64_t nh, int64_t D, float theta);
     fc_err (*attention)(void *out, const void *q, const void *k, const void *v, fc_dtype adt, int64_t T, int64_t S,
                         int64_t H, int64_t Hkv, int64_t D, float scale, bool causal);
+
+    /* ABI 2: paged attention, the training ops (backward ops, KL, AdamW), batched linear */
+    fc_err (*paged_attention)(void *out, const void *q, const void *k, const void *v, fc_dtype adt,
+                              const fc_paged_seq *seqs, int n_seqs, int64_t T, int64_t H, int64_t Hkv, int64_t D,
+                              int64_t block_size, float scale);
+    fc_err (*linear_bwd)(void *dx, float *dw, float *db, const void *dy, const void *x, fc_dtype adt, const void *w,
+                         fc_dtype wdt, int64_t M, int64_t N, int64_t K, bool accumulate);
+    fc_err (*rmsnorm_bwd)(void *dx, float *dw, const void *dy, const void *x, fc_dtype adt, const void *w,
+                          fc_dtype wdt, int64_t N, int64_t C, float eps, bool accumulate);
+    fc_err (*rope_bwd)(void *d, fc_dtype adt, const int32_t *pos, int64_t T, int64_t nh, int64_t D, float theta);
+    fc_err (*silu_mul_bwd)(void *dgate, void *dup, const void *dy, const void *gate, const void *up, fc_dtype adt,
+                           int64_t n);
+    fc_err (*attention_prefix)(float *out, float *lse, const float *q, const float *kp, const float *vp, int64_t P,
+                               const float *kn, const float *vn, int64_t T, int64_t H, int64_t Hkv, int64_t D,
+                               float scale);
+    fc_err (*attention_prefix_bwd)(float *dq, float *dkp, float *dvp, float *dkn, float *dvn, const float *dout,
+                                   const float *q, const float *kp, const float *vp, int64_t P, const float *kn,
+                                   const float *vn, const float *out, const float *lse, int64_t T, int64_t H,
+                                   int64_t Hkv, int64_t D, float scale);
+    fc_err (*kl_loss)(double *rows, float *dz, const float *zt, const float *zs, int64_t n, int64_t V, float tau,
+                      float k_grad);
+    fc_err (*adamw)(float *p, const float *g, float *m, float *v, int64_t n, const fc_cuda_adamw_hyper *h);
+    fc_err (*linear_batched)(void *y, const void *x, fc_dtype adt, const void *w, fc_dtype wdt, const void *b,
+                             fc_dtype bdt, int64_t batch, int64_t M, int64_t N, int64_t K);
+    fc_err (*kv_scatter)(void *cache, const void *src, size_t row_bytes, const int32_t *rows, int64_t T);
 } fc_cuda_ops;
 
 /* The library's entry point: checks `abi` and `size` against its own, finds a device, fills *ops.

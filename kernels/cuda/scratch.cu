@@ -1,5 +1,7 @@
 // scratch.cu: grow-only device buffers for the CUDA ops (converted activations, uploaded ids/positions),
 // so steady-state calls do not cudaMalloc. CUDA ops are issued from one thread (see cuda.h).
+#include <string.h>
+
 #include "kernels/cuda/common.cuh"
 
 extern "C" {
@@ -28,7 +30,46 @@ extern "C" fc_err fc_cuda_scratch(int slot, size_t bytes, void **out) {
     return FC_OK;
 }
 
+// Uploads go through a pinned host ring so cudaMemcpyAsync neither blocks the host nor waits for the GPU
+// (a pageable cudaMemcpy synchronises, leaving the GPU idle while the next kernels are launched). The
+// stream orders each copy after the kernels that read the slot's previous contents. A region of the ring
+// is written again only after a cudaStreamSynchronize at the wrap, so a pending copy never reads bytes
+// that changed.
+#define FC_CUDA_RING_BYTES ((size_t)8 << 20)
+static char *ring;
+static size_t ring_off;
+static bool ring_failed;
+
+extern "C" fc_err fc_cuda_upload(int slot, const void *host, size_t bytes, void **out) {
+    FC_TRY(fc_cuda_scratch(slot, bytes, out));
+    if (bytes == 0) return FC_OK;
+    if (!ring && !ring_failed && cudaHostAlloc((void **)&ring, FC_CUDA_RING_BYTES, cudaHostAllocDefault) != cudaSuccess) {
+        cudaGetLastError(); // no pinned memory: plain synchronous copies
+        ring = NULL;
+        ring_failed = true;
+    }
+    if (!ring || bytes > FC_CUDA_RING_BYTES / 4) {
+        FC_CUDA_TRY(cudaMemcpy(*out, host, bytes, cudaMemcpyHostToDevice));
+        return FC_OK;
+    }
+    size_t need = (bytes + 255) & ~(size_t)255;
+    if (ring_off + need > FC_CUDA_RING_BYTES) {
+        FC_CUDA_TRY(cudaStreamSynchronize(0));
+        ring_off = 0;
+    }
+    memcpy(ring + ring_off, host, bytes);
+    FC_CUDA_TRY(cudaMemcpyAsync(*out, ring + ring_off, bytes, cudaMemcpyHostToDevice, 0));
+    ring_off += need;
+    return FC_OK;
+}
+
 extern "C" void fc_cuda_scratch_release(void) {
+    if (ring) {
+        cudaDeviceSynchronize();
+        cudaFreeHost(ring);
+        ring = NULL;
+        ring_off = 0;
+    }
     for (int i = 0; i < FC_CUDA_SCRATCH_SLOTS; i++) {
         if (scratch_buf[i]) cudaFree(scratch_buf[i]);
         scratch_buf[i] = NULL;

@@ -1,0 +1,192 @@
+/* backward_cuda.c: the CUDA branches of the backward ops (kernels/backward_cuda.h). */
+#include "kernels/backward_cuda.h"
+
+#include "kernels/cpu/cpu.h"
+#include "kernels/cuda/ops_table.h"
+#include "kernels/opcheck.h"
+#include "kernels/ops.h"
+
+bool fc_bwd_any_cuda(int n, const fc_tensor *const *ts) {
+    for (int i = 0; i < n; i++)
+        if (ts[i] && ts[i]->device == FC_DEVICE_CUDA) return true;
+    return false;
+}
+
+/* Every non-NULL tensor present and on CUDA. */
+static fc_err all_cuda(const char *op, int n, const fc_tensor *const *ts, const char *const *names) {
+    for (int i = 0; i < n; i++) {
+        if (!ts[i]) continue;
+        FC_TRY(fc_opcheck_present(op, names[i], ts[i]));
+        if (ts[i]->device != FC_DEVICE_CUDA)
+            return fc_err_set(FC_EINVAL, "%s: %s is on %s, the other tensors on cuda", op, names[i],
+                              fc_device_name(ts[i]->device));
+    }
+    return FC_OK;
+}
+
+static fc_err want_f32(const char *op, const char *name, const fc_tensor *t) {
+    if (t && t->dtype != FC_DTYPE_F32)
+        return fc_err_set(FC_EUNSUPPORTED, "%s: %s is %s, want f32", op, name, fc_dtype_name(t->dtype));
+    return FC_OK;
+}
+
+static fc_err same_numel(const char *op, const char *a, const fc_tensor *ta, const char *b, const fc_tensor *tb) {
+    if (ta && tb && fc_tensor_numel(ta) != fc_tensor_numel(tb))
+        return fc_err_set(FC_ESHAPE, "%s: %s %s and %s %s differ in size", op, a, FC_SHAPE(ta), b, FC_SHAPE(tb));
+    return FC_OK;
+}
+
+fc_err fc_cuda_op_linear_bwd(fc_tensor *dx, fc_tensor *dw, fc_tensor *db, const fc_tensor *dy, const fc_tensor *x,
+                             const fc_tensor *w, bool accumulate) {
+    const char *op = "linear_bwd";
+    const fc_tensor *all[] = {dx, dw, db, dy, x, w};
+    const char *names[] = {"dx", "dw", "db", "dy", "x", "w"};
+    FC_TRY(all_cuda(op, 6, all, names));
+    if (!dy || !w) return fc_err_set(FC_EINVAL, "%s: dy and w are required", op);
+    if (dw && !x) return fc_err_set(FC_EINVAL, "%s: dw needs x", op);
+    fc_dtype adt;
+    const fc_tensor *acts[] = {dx, dy, x};
+    const char *anames[] = {"dx", "dy", "x"};
+    FC_TRY(fc_opcheck_acts(op, FC_DEVICE_CUDA, 3, acts, anames, &adt));
+    FC_TRY(want_f32(op, "dw", dw));
+    FC_TRY(want_f32(op, "db", db));
+    FC_TRY(fc_opcheck_param(op, "w", w));
+    if (w->ndim != 2) return fc_err_set(FC_ESHAPE, "%s: w %s must be 2-D (N, K)", op, FC_SHAPE(w));
+    int64_t N = w->shape[0], K = w->shape[1], M = fc_opcheck_rows(dy);
+    if (fc_opcheck_last(dy) != N) return fc_err_set(FC_ESHAPE, "%s: dy %s does not end in N = %lld", op, FC_SHAPE(dy), (long long)N);
+    if (dx && (fc_opcheck_last(dx) != K || fc_opcheck_rows(dx) != M))
+        return fc_err_set(FC_ESHAPE, "%s: dx %s, want %lld rows of %lld", op, FC_SHAPE(dx), (long long)M, (long long)K);
+    if (x && (fc_opcheck_last(x) != K || fc_opcheck_rows(x) != M))
+        return fc_err_set(FC_ESHAPE, "%s: x %s, want %lld rows of %lld", op, FC_SHAPE(x), (long long)M, (long long)K);
+    FC_TRY(same_numel(op, "dw", dw, "w", w));
+    if (db && fc_tensor_numel(db) != N) return fc_err_set(FC_ESHAPE, "%s: db %s, want %lld", op, FC_SHAPE(db), (long long)N);
+    FC_TRY(fc_opcheck_int_range(op, "rows", M));
+    FC_TRY(fc_opcheck_int_range(op, "columns", N > K ? N : K));
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get(op, &cu));
+    return cu->linear_bwd(dx ? dx->data : NULL, dw ? dw->data : NULL, db ? db->data : NULL, dy->data,
+                          x ? x->data : NULL, adt, w->data, w->dtype, M, N, K, accumulate);
+}
+
+fc_err fc_cuda_op_rmsnorm_bwd(fc_tensor *dx, fc_tensor *dw, const fc_tensor *dy, const fc_tensor *x,
+                              const fc_tensor *w, float eps, bool accumulate) {
+    const char *op = "rmsnorm_bwd";
+    const fc_tensor *all[] = {dx, dw, dy, x, w};
+    const char *names[] = {"dx", "dw", "dy", "x", "w"};
+    FC_TRY(all_cuda(op, 5, all, names));
+    if (!dx || !dy || !x || !w) return fc_err_set(FC_EINVAL, "%s: dx, dy, x and w are required", op);
+    fc_dtype adt;
+    FC_TRY(fc_opcheck_acts(op, FC_DEVICE_CUDA, 3, (const fc_tensor *const[]){dx, dy, x},
+                           (const char *const[]){"dx", "dy", "x"}, &adt));
+    FC_TRY(want_f32(op, "dw", dw));
+    FC_TRY(fc_opcheck_param(op, "w", w));
+    int64_t C = fc_tensor_numel(w);
+    if (fc_opcheck_last(x) != C) return fc_err_set(FC_ESHAPE, "%s: x %s does not end in %lld channels", op, FC_SHAPE(x), (long long)C);
+    FC_TRY(same_numel(op, "dx", dx, "x", x));
+    FC_TRY(same_numel(op, "dy", dy, "x", x));
+    FC_TRY(same_numel(op, "dw", dw, "w", w));
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get(op, &cu));
+    return cu->rmsnorm_bwd(dx->data, dw ? dw->data : NULL, dy->data, x->data, adt, w->data, w->dtype,
+                           fc_opcheck_rows(x), C, eps, accumulate);
+}
+
+fc_err fc_cuda_op_rope_bwd(fc_tensor *d, const int32_t *pos, float theta) {
+    const char *op = "rope_bwd";
+    FC_TRY(all_cuda(op, 1, (const fc_tensor *const[]){d}, (const char *const[]){"d"}));
+    fc_dtype adt;
+    FC_TRY(fc_opcheck_acts(op, FC_DEVICE_CUDA, 1, (const fc_tensor *const[]){d}, (const char *const[]){"d"}, &adt));
+    if (d->ndim != 3 || d->shape[2] % 2 || d->shape[2] > FC_ROPE_MAX_D)
+        return fc_err_set(FC_ESHAPE, "%s: d %s must be (T, heads, D), D even and <= %d", op, FC_SHAPE(d), FC_ROPE_MAX_D);
+    if (d->shape[0] > 0 && !pos) return fc_err_set(FC_EINVAL, "%s: pos is NULL", op);
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get(op, &cu));
+    return cu->rope_bwd(d->data, adt, pos, d->shape[0], d->shape[1], d->shape[2], theta);
+}
+
+fc_err fc_cuda_op_silu_mul_bwd(fc_tensor *dgate, fc_tensor *dup, const fc_tensor *dy, const fc_tensor *gate,
+                               const fc_tensor *up) {
+    const char *op = "silu_mul_bwd";
+    const fc_tensor *all[] = {dgate, dup, dy, gate, up};
+    const char *names[] = {"dgate", "dup", "dy", "gate", "up"};
+    FC_TRY(all_cuda(op, 5, all, names));
+    fc_dtype adt;
+    for (int i = 0; i < 5; i++) {
+        if (!all[i]) return fc_err_set(FC_EINVAL, "%s: %s is required", op, names[i]);
+        FC_TRY(same_numel(op, names[i], all[i], "dy", dy));
+    }
+    FC_TRY(fc_opcheck_acts(op, FC_DEVICE_CUDA, 5, all, names, &adt));
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get(op, &cu));
+    return cu->silu_mul_bwd(dgate->data, dup->data, dy->data, gate->data, up->data, adt, fc_tensor_numel(dy));
+}
+
+static bool same_shape(const fc_tensor *a, const fc_tensor *b) {
+    if (a->ndim != b->ndim) return false;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i]) return false;
+    return true;
+}
+
+/* As prefix_shapes in kernels/backward.c. */
+static fc_err prefix_shapes(const char *op, const fc_tensor *q, const fc_tensor *kp, const fc_tensor *vp,
+                            const fc_tensor *kn, const fc_tensor *vn, int64_t *T, int64_t *P, int64_t *H, int64_t *Hkv,
+                            int64_t *D) {
+    if (!q || !kn || !vn || !kp || !vp) return fc_err_set(FC_EINVAL, "%s: q, kp, vp, kn and vn are required", op);
+    if (q->ndim != 3 || kn->ndim != 3 || kp->ndim != 3)
+        return fc_err_set(FC_ESHAPE, "%s: q %s, kp %s, kn %s must be 3-D", op, FC_SHAPE(q), FC_SHAPE(kp), FC_SHAPE(kn));
+    *T = q->shape[0], *H = q->shape[1], *D = q->shape[2], *Hkv = kn->shape[1], *P = kp->shape[1];
+    if (kn->shape[0] != *T || kn->shape[2] != *D || *Hkv < 1 || *H % *Hkv || kp->shape[0] != *Hkv ||
+        kp->shape[2] != *D || !same_shape(kn, vn) || !same_shape(kp, vp))
+        return fc_err_set(FC_ESHAPE, "%s: q %s, kp %s, vp %s, kn %s, vn %s do not fit (T, H, D), (Hkv, P, D), (T, Hkv, D)",
+                          op, FC_SHAPE(q), FC_SHAPE(kp), FC_SHAPE(vp), FC_SHAPE(kn), FC_SHAPE(vn));
+    FC_TRY(fc_opcheck_int_range(op, "keys", *P + *T));
+    return FC_OK;
+}
+
+fc_err fc_cuda_op_attention_prefix(fc_tensor *out, fc_tensor *lse, const fc_tensor *q, const fc_tensor *kp,
+                                   const fc_tensor *vp, const fc_tensor *kn, const fc_tensor *vn, float scale) {
+    const char *op = "attention_prefix";
+    const fc_tensor *all[] = {out, lse, q, kp, vp, kn, vn};
+    const char *names[] = {"out", "lse", "q", "kp", "vp", "kn", "vn"};
+    FC_TRY(all_cuda(op, 7, all, names));
+    for (int i = 0; i < 7; i++) FC_TRY(want_f32(op, names[i], all[i]));
+    int64_t T, P, H, Hkv, D;
+    FC_TRY(prefix_shapes(op, q, kp, vp, kn, vn, &T, &P, &H, &Hkv, &D));
+    if (!out || !lse) return fc_err_set(FC_EINVAL, "%s: out and lse are required", op);
+    FC_TRY(same_numel(op, "out", out, "q", q));
+    if (fc_tensor_numel(lse) != T * H) return fc_err_set(FC_ESHAPE, "%s: lse %s, want (%lld, %lld)", op, FC_SHAPE(lse), (long long)T, (long long)H);
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get(op, &cu));
+    return cu->attention_prefix(out->data, lse->data, q->data, kp->data, vp->data, P, kn->data, vn->data, T, H, Hkv,
+                                D, scale);
+}
+
+fc_err fc_cuda_op_attention_prefix_bwd(fc_tensor *dq, fc_tensor *dkp, fc_tensor *dvp, fc_tensor *dkn, fc_tensor *dvn,
+                                       const fc_tensor *dout, const fc_tensor *q, const fc_tensor *kp,
+                                       const fc_tensor *vp, const fc_tensor *kn, const fc_tensor *vn,
+                                       const fc_tensor *out, const fc_tensor *lse, float scale) {
+    const char *op = "attention_prefix_bwd";
+    const fc_tensor *all[] = {dq, dkp, dvp, dkn, dvn, dout, q, kp, vp, kn, vn, out, lse};
+    const char *names[] = {"dq", "dkp", "dvp", "dkn", "dvn", "dout", "q", "kp", "vp", "kn", "vn", "out", "lse"};
+    FC_TRY(all_cuda(op, 13, all, names));
+    for (int i = 0; i < 13; i++) {
+        if (!all[i]) return fc_err_set(FC_EINVAL, "%s: %s is required", op, names[i]);
+        FC_TRY(want_f32(op, names[i], all[i]));
+    }
+    int64_t T, P, H, Hkv, D;
+    FC_TRY(prefix_shapes(op, q, kp, vp, kn, vn, &T, &P, &H, &Hkv, &D));
+    FC_TRY(same_numel(op, "dq", dq, "q", q));
+    FC_TRY(same_numel(op, "dout", dout, "q", q));
+    FC_TRY(same_numel(op, "out", out, "q", q));
+    FC_TRY(same_numel(op, "dkp", dkp, "kp", kp));
+    FC_TRY(same_numel(op, "dvp", dvp, "vp", vp));
+    FC_TRY(same_numel(op, "dkn", dkn, "kn", kn));
+    FC_TRY(same_numel(op, "dvn", dvn, "vn", vn));
+    if (fc_tensor_numel(lse) != T * H) return fc_err_set(FC_ESHAPE, "%s: lse %s, want (%lld, %lld)", op, FC_SHAPE(lse), (long long)T, (long long)H);
+    const fc_cuda_ops *cu;
+    FC_TRY(fc_cuda_ops_get(op, &cu));
+    return cu->attention_prefix_bwd(dq->data, dkp->data, dvp->data, dkn->data, dvn->data, dout->data, q->data,
+                                    kp->data, vp->data, P, kn->data, vn->data, out->data, lse->data, T, H, Hkv, D,
+                                    scale);
+}
