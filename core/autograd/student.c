@@ -12,6 +12,8 @@
  * stream's gradient, is added to by each branch; every other buffer is overwritten.
  * HF's hidden_states[1..L] are the residual after layers 0..L-2 and the final-normed output; the
  * fastcache loss's gradient w.r.t. them enters the residual gradient at those points.
+ * With --precision bf16 (the model's weights packed at load) the forward's linears run on those packs and
+ * the backward's dx = dy W on bwd_pack.c's, q/k/v and gate/up each as one stacked GEMM.
  */
 #include <math.h>
 #include <stdlib.h>
