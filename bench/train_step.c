@@ -7,7 +7,10 @@
  * same step as bench/train_step.py, its peer.
  *
  *   train_step MODEL_DIR P T IMG_START IMG_LEN REPS
- * prints one line: step_s=<best of REPS after one warm-up> teacher_s= student_s= adam_s= loss= peak_rss_mb= */
+ * The precision comes from FC_PRECISION (f32, the default, or bf16), set before the model loads (bf16 packs
+ * the weights then). Prints one line: step_s=<best of REPS after one warm-up> teacher_s= student_s= adam_s=
+ * loss= peak_rss_mb= precision= gflop=<the step's GEMM work as written (what torch runs)> gflop_run=<what ours
+ * runs: less the teacher's skipped rows> */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,7 @@
 #include "core/base/timer.h"
 #include "core/model/generate.h"
 #include "core/model/llm.h"
+#include "kernels/wpack.h"
 #include "train/optim.h"
 
 static int die(const char *what) {
@@ -31,6 +35,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     const int P = atoi(argv[2]), T = atoi(argv[3]), img0 = atoi(argv[4]), imgn = atoi(argv[5]), reps = atoi(argv[6]);
+    const char *prec = getenv("FC_PRECISION");
+    fc_precision pr = FC_PREC_F32;
+    if (prec && *prec && (fc_precision_from_name(prec, &pr) || fc_precision_set(pr))) return die("FC_PRECISION");
     fc_llm *m = NULL;
     if (fc_llm_load(&m, argv[1])) return die(argv[1]);
     const fc_llm_config *lc = &m->cfg;
@@ -74,8 +81,19 @@ int main(int argc, char **argv) {
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("step_s=%.4f teacher_s=%.4f student_s=%.4f adam_s=%.5f loss=%.6g peak_rss_mb=%.1f\n", best, bt, bs, ba, loss,
-           (double)ru.ru_maxrss / 1024.0);
+    /* GEMM work (2 flops per multiply-add) of the step as written, which torch runs: per token and layer the
+     * weights q, k, v, o, gate, up, down; the teacher over S + T tokens (lm_head on its last prompt row and
+     * the T answer rows), the student's forward over T and its backward over T (dx only: the model is frozen;
+     * layer 0's q/k/v backward only reaches the frozen embedding, torch skips it too), lm_head over T in
+     * each. gflop_run: what ours runs, less the last layer's q, o and MLP on the S prompt rows (teacher.c). */
+    double C = lc->hidden_size, HD = (double)lc->num_heads * lc->head_dim, KD = (double)lc->num_kv_heads * lc->head_dim;
+    double wqkv = C * HD + 2 * C * KD, wl = wqkv + C * HD + 3 * C * lc->intermediate_size, L = lc->num_layers;
+    double S = P - 1, lm = C * lc->vocab_size;
+    double work = 2 * (wl * L * (S + 3.0 * T) - wqkv * T + lm * (1 + 3.0 * T));
+    double run = work - 2 * ((wl - 2 * C * KD) * S + lm);
+    double gflop = work * 1e-9, gflop_run = run * 1e-9;
+    printf("step_s=%.4f teacher_s=%.4f student_s=%.4f adam_s=%.5f loss=%.6g peak_rss_mb=%.1f precision=%s gflop=%.1f gflop_run=%.1f\n",
+           best, bt, bs, ba, loss, (double)ru.ru_maxrss / 1024.0, fc_precision_name(fc_precision_get()), gflop, gflop_run);
     fc_distill_teacher_free(&teacher);
     fc_distill_free(d);
     fc_ccm_train_free(c);

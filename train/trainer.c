@@ -15,6 +15,7 @@
 #include "core/base/progress.h"
 #include "core/base/timer.h"
 #include "core/model/generate.h"
+#include "kernels/wpack.h"
 #include "train/trainer_internal.h"
 
 #define STEPS_HEADER "step,epoch,samples,tokens,lr,loss,kl,top1,grad_norm,tok_per_s,elapsed_s"
@@ -309,10 +310,10 @@ fc_err fc_trainer_run(const fc_train_config *cfg, const char *family) {
     }
     const fc_ccm_config *c = &t.ccm->cfg;
     fprintf(stderr, "fc-train %s: %d training and %d validation samples; compressor %zu parameters (%d layers, window %d, "
-            "hidden %d, segments %s, positions %s); %ld steps of %ld samples, %d threads%s\n",
+            "hidden %d, segments %s, positions %s); %ld steps of %ld samples, %d threads, precision %s%s\n",
             family, t.n_train, t.n_val, t.ccm->n_params, c->n_layers, c->cf, c->hidden, fc_ccm_seg_rule_name(c->segment_rule),
             fc_ccm_pos_rule_name(c->position_rule), t.total_steps, cfg->training.batch * cfg->training.accum,
-            omp_get_max_threads(), cfg->resume ? "; resumed" : "");
+            omp_get_max_threads(), fc_precision_name(fc_precision_get()), cfg->resume ? "; resumed" : "");
     double t0 = fc_time_now();
     bool improved;
     if (t.step == 0 && !cfg->resume) e = run_validation(&t, &improved);

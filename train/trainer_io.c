@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/base/mem.h"
+#include "kernels/wpack.h"
 #include "train/split.h"
 #include "train/trainer_internal.h"
 
@@ -227,6 +228,7 @@ fc_err fc_trainer_save_ckpt(fc_trainer *t, const char *path) {
         "val_top1", vt,
         "train_ids", t->train_ids_json,
         "val_ids", t->val_ids_json,
+        "precision", fc_precision_name(fc_precision_get()),
     };
     return fc_ccm_train_save(t->ccm, path, meta, (int)(sizeof meta / sizeof *meta / 2));
 }

@@ -57,6 +57,25 @@ fc_err fc_ag_ccm_forward(fc_ag_ccm *s, fc_ccm_train *c, int l, const float *k, c
 fc_err fc_ag_ccm_backward(fc_ag_ccm *s, fc_ccm_train *c, int l, const float *k, const float *v, const float *dkc,
                           const float *dvc, bool dropout);
 
+/* ---- bwd_pack.c: the frozen weights packed for the bf16 backward (dx = dy . W) ---- */
+typedef struct fc_wpack fc_wpack;
+enum { FC_AG_BWD_QKV, FC_AG_BWD_O, FC_AG_BWD_GATE_UP, FC_AG_BWD_DOWN, FC_AG_BWD_PER_LAYER };
+typedef struct {
+    const fc_llm *m;   /* the model they were made from */
+    int n_layers;
+    fc_wpack **layer;  /* (n_layers, FC_AG_BWD_PER_LAYER): [Wq; Wk; Wv], Wo, [Wg; Wu], Wd */
+    fc_wpack *lm_head;
+} fc_ag_bwd;
+
+/* True when the model runs the bf16 path (its weights were packed at load, kernels/wpack.h): the backward
+ * then runs bf16 too. */
+bool fc_ag_bwd_wanted(const fc_llm *m);
+/* Makes the packs of m (once: a second call for the same model does nothing). */
+fc_err fc_ag_bwd_create(fc_ag_bwd *b, const fc_llm *m);
+void fc_ag_bwd_free(fc_ag_bwd *b);
+/* dx (M, K) = dy (M, N) . W for a pack of W (N, K). */
+fc_err fc_ag_bwd_dx(float *dx, const float *dy, int64_t M, fc_wpack *p);
+
 /* ---- student.c: the frozen decoder over T new tokens after a per-layer prefix cache ---- */
 typedef struct {
     int T, P, n_sup;
@@ -79,7 +98,10 @@ typedef struct {
     float *dh, *dg, *du; /* (T, F) */
     float *dkp, *dvp;  /* (Hkv, P, D) */
     int32_t *ids;      /* (T) */
-    size_t cap[25];
+    float *dgu;        /* (T, 2F) [dg du] per row, the bf16 backward's stacked gradient */
+    float *dqkv;       /* (T, (H + 2 Hkv) D) [dq dk dv] per row, likewise */
+    size_t cap[27];
+    fc_ag_bwd bwd;     /* the bf16 backward's packs (empty on the f32 path) */
 } fc_ag_student;
 
 void fc_ag_student_free(fc_ag_student *a);
@@ -101,6 +123,20 @@ typedef fc_err (*fc_ag_layer_fn)(void *ctx, int l, const float *dkp, const float
 fc_err fc_ag_student_backward(fc_ag_student *a, fc_llm *m, const fc_ag_prefix *px, const int32_t *pos,
                               const int32_t *sup, const float *dlogits, const float *dhidden, fc_ag_layer_fn on_layer,
                               void *ctx);
+
+/* ---- teacher.c: the teacher's one pass over [prefix; answer inputs] ---- */
+typedef struct {
+    float *x, *xn, *q, *k, *v, *att, *lse, *g, *u, *hsel;
+    int32_t *ids, *pos;
+    size_t cap[12];
+} fc_ag_teacher;
+
+void fc_ag_teacher_free(fc_ag_teacher *w);
+/* The prefix s->prompt[:-1] (S rows, s's embedding overrides applied) then the T inputs at positions S..,
+ * full causal attention. Writes every layer's prefix K (post-RoPE) and V to kp, vp (L, Hkv, S, D), the
+ * logits (n_sup, V) at answer rows sup, and hidden (L, n_sup, C) (may be NULL) as the student's forward. */
+fc_err fc_ag_teacher_forward(fc_ag_teacher *w, fc_llm *m, const fc_distill_sample *s, const int32_t *inputs, int T,
+                             const int32_t *sup, int n_sup, float *kp, float *vp, float *logits, float *hidden);
 
 /* ---- distill_loss.c ---- */
 typedef struct {

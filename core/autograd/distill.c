@@ -36,9 +36,8 @@ fc_distill_opts fc_distill_default_opts(void) {
 struct fc_distill {
     fc_llm *m;
     int max_tokens;
-    fc_kv_pool *pool;       /* teacher prefill; recreated only when a longer prefix comes */
-    int pool_tokens;
-    fc_ag_student act;      /* decoder activations (teacher and student share them) */
+    fc_ag_teacher tw;       /* the teacher's pass (teacher.c) */
+    fc_ag_student act;      /* the student's decoder activations */
     fc_ag_ccm ccm;
     float *kc, *vc;         /* (L, Hkv, C, D) compressed prefix */
     float *logits, *dlogits;/* (n_sup, V) */
@@ -69,7 +68,7 @@ fc_err fc_distill_create(fc_llm *m, int max_tokens, fc_distill **out) {
 
 void fc_distill_free(fc_distill *d) {
     if (!d) return;
-    fc_kv_pool_free(d->pool);
+    fc_ag_teacher_free(&d->tw);
     fc_ag_student_free(&d->act);
     fc_ag_ccm_free(&d->ccm);
     free(d->kc);
@@ -149,29 +148,6 @@ static fc_err grow_scratch(fc_distill *d, int T, int n_sup, int C_len) {
     return FC_OK;
 }
 
-/* Prefills the prefix with the full cache and copies out each layer's K, V as (Hkv, S, D). */
-static fc_err teacher_prefix(fc_distill *d, const fc_distill_sample *s, fc_distill_teacher *t) {
-    fc_llm *m = d->m;
-    int S = s->n_prompt - 1, bs = 16;
-    if (!d->pool || d->pool_tokens < S) {
-        fc_kv_pool_free(d->pool);
-        d->pool = NULL;
-        int nb = (S + bs - 1) / bs + 1;
-        fc_kv_pool_params p = fc_llm_kv_params(m, bs, nb, 1);
-        FC_TRY(fc_kv_pool_create(&d->pool, &p));
-        d->pool_tokens = (nb - 1) * bs;
-    }
-    fc_kv_handle seq = FC_KV_NONE;
-    FC_TRY(fc_kv_seq_create(d->pool, &seq));
-    fc_llm_seq_input in = {.seq = seq, .ids = s->prompt_ids, .n = S, .embeds = s->embeds,
-                           .embeds_start = s->embeds_start, .n_embeds = s->embeds ? s->n_embeds : 0};
-    fc_err e = fc_llm_forward(m, d->pool, &in, 1, FC_LLM_ROWS_LAST, NULL, NULL);
-    size_t per = (size_t)t->Hkv * S * t->D;
-    for (int l = 0; !e && l < t->n_layers; l++) e = fc_kv_gather_layer(d->pool, seq, l, t->k + l * per, t->v + l * per);
-    fc_kv_seq_free(d->pool, seq);
-    return e ? fc_err_prefix(e, "teacher prefill") : FC_OK;
-}
-
 fc_err fc_distill_teacher_run(fc_distill *d, const fc_distill_sample *s, bool with_hidden, fc_distill_teacher *t) {
     FC_TRY(fc_distill_check_sample(d, s));
     const fc_llm_config *c = &d->m->cfg;
@@ -200,12 +176,8 @@ fc_err fc_distill_teacher_run(fc_distill *d, const fc_distill_sample *s, bool wi
     }
     for (int i = 0, j = 0; i < T; i++)
         if (s->supervised[i]) t->sup[j++] = i;
-    FC_TRY(teacher_prefix(d, s, t));
-    /* the T inputs over the uncompressed prefix, at their own positions S + i */
-    FC_TRY(grow_scratch(d, T, n_sup, 1));
-    for (int i = 0; i < T; i++) d->pos[i] = S + i;
-    fc_ag_prefix px = {.k = t->k, .v = t->v, .P = S};
-    return fc_err_prefix(fc_ag_student_forward(&d->act, d->m, &px, t->inputs, d->pos, T, t->sup, n_sup, t->logits,
+    /* the prefix and then the T inputs at their own positions S + i, the full cache (teacher.c) */
+    return fc_err_prefix(fc_ag_teacher_forward(&d->tw, d->m, s, t->inputs, T, t->sup, n_sup, t->k, t->v, t->logits,
                                                with_hidden ? t->hidden : NULL), "teacher");
 }
 

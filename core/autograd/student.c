@@ -12,6 +12,8 @@
  * stream's gradient, is added to by each branch; every other buffer is overwritten.
  * HF's hidden_states[1..L] are the residual after layers 0..L-2 and the final-normed output; the
  * fastcache loss's gradient w.r.t. them enters the residual gradient at those points.
+ * With --precision bf16 (the model's weights packed at load) the forward's linears run on those packs and
+ * the backward's dx = dy W on bwd_pack.c's, q/k/v and gate/up each as one stacked GEMM.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -30,6 +32,9 @@ void fc_ag_student_free(fc_ag_student *a) {
                    &a->dkp, &a->dvp};
     for (size_t i = 0; i < sizeof f / sizeof *f; i++) free(*f[i]);
     free(a->ids);
+    free(a->dgu);
+    free(a->dqkv);
+    fc_ag_bwd_free(&a->bwd);
     memset(a, 0, sizeof *a);
 }
 
@@ -49,6 +54,10 @@ static fc_err setup(fc_ag_student *a, const fc_llm *m, int T, int P, int n_sup) 
     for (size_t i = 0; i < sizeof b / sizeof *b; i++)
         FC_TRY(fc_ag_grow(b[i].ptr, &a->cap[i], b[i].n, sizeof(float), "student activations"));
     FC_TRY(fc_ag_grow(&a->ids, &a->cap[24], t, sizeof(int32_t), "student activations"));
+    if (fc_ag_bwd_wanted(m)) {
+        FC_TRY(fc_ag_grow(&a->dgu, &a->cap[25], t * 2 * F, sizeof(float), "student activations"));
+        FC_TRY(fc_ag_grow(&a->dqkv, &a->cap[26], t * (H + 2 * Hkv) * D, sizeof(float), "student activations"));
+    }
     a->T = T, a->P = P, a->n_sup = n_sup;
     return FC_OK;
 }
@@ -127,8 +136,13 @@ fc_err fc_ag_student_backward(fc_ag_student *a, fc_llm *m, const fc_ag_prefix *p
     int n_sup = a->n_sup;
     float eps = (float)c->rms_norm_eps, theta = (float)c->rope_theta, scale = 1.0f / sqrtf((float)D);
     /* lm_head and the final norm: d hn is zero off the supervised rows */
+    bool bf16 = fc_ag_bwd_wanted(m);
+    if (bf16) FC_TRY(fc_ag_bwd_create(&a->bwd, m));
     fc_tensor tdl = v2((float *)dlogits, n_sup, c->vocab_size), tdhs = v2(a->hsel, n_sup, C); /* hsel is free now */
-    FC_TRY(fc_op_linear_bwd(&tdhs, NULL, NULL, &tdl, NULL, &m->lm_head, false));
+    if (bf16)
+        FC_TRY(fc_ag_bwd_dx(a->hsel, dlogits, n_sup, a->bwd.lm_head));
+    else
+        FC_TRY(fc_op_linear_bwd(&tdhs, NULL, NULL, &tdl, NULL, &m->lm_head, false));
     memset(a->dxn, 0, sizeof(float) * (size_t)(T * C));
     add_rows(a->dxn, a->hsel, sup, n_sup, C);
     if (dhidden) add_rows(a->dxn, dhidden + (size_t)(L - 1) * n_sup * C, sup, n_sup, C);
@@ -144,14 +158,28 @@ fc_err fc_ag_student_backward(fc_ag_student *a, fc_llm *m, const fc_ag_prefix *p
         /* MLP: dx is d(out); x' = xmid + down(silu(g) u) */
         fc_tensor tdh = v2(a->dh, T, F), tdg = v2(a->dg, T, F), tdu = v2(a->du, T, F);
         fc_tensor tg = v2(gate, T, F), tu = v2(up, T, F), tmid = v2(xmid, T, C);
-        FC_TRY(fc_op_linear_bwd(&tdh, NULL, NULL, &tdx, NULL, &W->w_down, false));
-        FC_TRY(fc_op_silu_mul_bwd(&tdg, &tdu, &tdh, &tg, &tu));
-        FC_TRY(fc_op_linear_bwd(&tdxn, NULL, NULL, &tdg, NULL, &W->w_gate, false));
-        FC_TRY(fc_op_linear_bwd(&tdxn, NULL, NULL, &tdu, NULL, &W->w_up, true));
+        fc_wpack **bp = bf16 ? a->bwd.layer + l * FC_AG_BWD_PER_LAYER : NULL;
+        if (bf16) { /* dh = dx Wd; [dg du] row by row; dxn = [dg du] [Wg; Wu] */
+            FC_TRY(fc_ag_bwd_dx(a->dh, a->dx, T, bp[FC_AG_BWD_DOWN]));
+            for (int64_t t = 0; t < T; t++) {
+                fc_tensor rdg = v2(a->dgu + t * 2 * F, 1, F), rdu = v2(a->dgu + t * 2 * F + F, 1, F),
+                          rdh = v2(a->dh + t * F, 1, F), rg = v2(gate + t * F, 1, F), ru = v2(up + t * F, 1, F);
+                FC_TRY(fc_op_silu_mul_bwd(&rdg, &rdu, &rdh, &rg, &ru));
+            }
+            FC_TRY(fc_ag_bwd_dx(a->dxn, a->dgu, T, bp[FC_AG_BWD_GATE_UP]));
+        } else {
+            FC_TRY(fc_op_linear_bwd(&tdh, NULL, NULL, &tdx, NULL, &W->w_down, false));
+            FC_TRY(fc_op_silu_mul_bwd(&tdg, &tdu, &tdh, &tg, &tu));
+            FC_TRY(fc_op_linear_bwd(&tdxn, NULL, NULL, &tdg, NULL, &W->w_gate, false));
+            FC_TRY(fc_op_linear_bwd(&tdxn, NULL, NULL, &tdu, NULL, &W->w_up, true));
+        }
         FC_TRY(fc_op_rmsnorm_bwd(&tdx, NULL, &tdxn, &tmid, &W->mlp_norm, eps, true)); /* dx is now d(xmid) */
         /* attention: xmid = x + o_proj(att) */
         fc_tensor tdatt = v2(a->datt, T, H * D);
-        FC_TRY(fc_op_linear_bwd(&tdatt, NULL, NULL, &tdx, NULL, &W->wo, false));
+        if (bf16)
+            FC_TRY(fc_ag_bwd_dx(a->datt, a->dx, T, bp[FC_AG_BWD_O]));
+        else
+            FC_TRY(fc_op_linear_bwd(&tdatt, NULL, NULL, &tdx, NULL, &W->wo, false));
         fc_tensor kp = v3((float *)px->k + (size_t)l * Hkv * px->P * D, Hkv, P, D);
         fc_tensor vp = v3((float *)px->v + (size_t)l * Hkv * px->P * D, Hkv, P, D);
         fc_tensor tdkp = v3(a->dkp, Hkv, P, D), tdvp = v3(a->dvp, Hkv, P, D);
@@ -160,14 +188,27 @@ fc_err fc_ag_student_backward(fc_ag_student *a, fc_llm *m, const fc_ag_prefix *p
         fc_tensor tdo = v3(a->datt, T, H, D), tlse = v2(lse, T, H);
         FC_TRY(fc_op_attention_prefix_bwd(&tdq, &tdkp, &tdvp, &tdk, &tdv, &tdo, &tq, &kp, &vp, &tk, &tv, &to, &tlse,
                                           scale));
-        FC_TRY(fc_op_rope_bwd(&tdq, pos, theta));
-        FC_TRY(fc_op_rope_bwd(&tdk, pos, theta));
-        fc_tensor tdq2 = v2(a->dq, T, H * D), tdk2 = v2(a->dkn, T, Hkv * D), tdv2 = v2(a->dvn, T, Hkv * D);
-        FC_TRY(fc_op_linear_bwd(&tdxn, NULL, NULL, &tdq2, NULL, &W->wq, false));
-        FC_TRY(fc_op_linear_bwd(&tdxn, NULL, NULL, &tdk2, NULL, &W->wk, true));
-        FC_TRY(fc_op_linear_bwd(&tdxn, NULL, NULL, &tdv2, NULL, &W->wv, true));
-        fc_tensor tx = v2(xin, T, C);
-        FC_TRY(fc_op_rmsnorm_bwd(&tdx, NULL, &tdxn, &tx, &W->attn_norm, eps, true)); /* dx is now d(xin) */
+        /* the gradient of layer 0's input would only reach the frozen embedding: its q/k/v backward is skipped */
+        if (l > 0) {
+            FC_TRY(fc_op_rope_bwd(&tdq, pos, theta));
+            FC_TRY(fc_op_rope_bwd(&tdk, pos, theta));
+            if (bf16) { /* dxn = [dq dk dv] [Wq; Wk; Wv] */
+                int64_t nq = H * D, nk = Hkv * D, nr = nq + 2 * nk;
+                for (int64_t t = 0; t < T; t++) {
+                    memcpy(a->dqkv + t * nr, a->dq + t * nq, sizeof(float) * nq);
+                    memcpy(a->dqkv + t * nr + nq, a->dkn + t * nk, sizeof(float) * nk);
+                    memcpy(a->dqkv + t * nr + nq + nk, a->dvn + t * nk, sizeof(float) * nk);
+                }
+                FC_TRY(fc_ag_bwd_dx(a->dxn, a->dqkv, T, bp[FC_AG_BWD_QKV]));
+            } else {
+                fc_tensor tdq2 = v2(a->dq, T, H * D), tdk2 = v2(a->dkn, T, Hkv * D), tdv2 = v2(a->dvn, T, Hkv * D);
+                FC_TRY(fc_op_linear_bwd(&tdxn, NULL, NULL, &tdq2, NULL, &W->wq, false));
+                FC_TRY(fc_op_linear_bwd(&tdxn, NULL, NULL, &tdk2, NULL, &W->wk, true));
+                FC_TRY(fc_op_linear_bwd(&tdxn, NULL, NULL, &tdv2, NULL, &W->wv, true));
+            }
+            fc_tensor tx = v2(xin, T, C);
+            FC_TRY(fc_op_rmsnorm_bwd(&tdx, NULL, &tdxn, &tx, &W->attn_norm, eps, true)); /* dx is now d(xin) */
+        }
         if (on_layer && P > 0) FC_TRY(on_layer(ctx, (int)l, a->dkp, a->dvp));
     }
     return FC_OK;

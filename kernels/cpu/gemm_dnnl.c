@@ -351,6 +351,97 @@ int64_t fc_dnnl_w_rows(const fc_wpack *p) { return p->N; }
 int64_t fc_dnnl_w_cols(const fc_wpack *p) { return p->K; }
 fc_dtype fc_dnnl_w_dtype(const fc_wpack *p) { return p->cdt; }
 
+
+/* ---- the backward's packs: dx = dy . W, W (N, K) stacked from parts (gemm_dnnl.h) ---- */
+
+/* Reorders the plain W at src (N, K) row-major, dtype cdt, which is oneDNN's wei (N, K) of this product in the
+ * "ab" layout, into the packed buffer. (reorder_in reads the forward's "ba".) */
+static fc_err reorder_in_ab(fc_wpack *p, const void *src) {
+    dnnl_memory_desc_t pmd;
+    dnnl_dims_t wd = {p->K, p->N};
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&pmd, 2, wd, dnnl_dt(p->cdt), dnnl_ab);
+    dnnl_memory_t ms = NULL, md = NULL;
+    dnnl_primitive_desc_t rpd = NULL;
+    dnnl_primitive_t r = NULL;
+    if (st == dnnl_success) st = dnnl_memory_create(&ms, &pmd, engine, (void *)src);
+    if (st == dnnl_success) st = dnnl_memory_create(&md, &p->wmd, engine, p->wdata);
+    if (st == dnnl_success) st = dnnl_reorder_primitive_desc_create(&rpd, &pmd, engine, &p->wmd, engine, NULL);
+    if (st == dnnl_success) st = dnnl_primitive_create(&r, rpd);
+    if (st == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, ms}, {DNNL_ARG_TO, md}};
+        st = dnnl_primitive_execute(r, stream, 2, args);
+    }
+    if (st == dnnl_success) st = dnnl_stream_wait(stream);
+    dnnl_primitive_destroy(r);
+    dnnl_primitive_desc_destroy(rpd);
+    dnnl_memory_destroy(md);
+    dnnl_memory_destroy(ms);
+    return st == dnnl_success ? FC_OK : dnnl_fail(st, "reordering a stacked weight into the packed layout");
+}
+
+fc_err fc_dnnl_wt_create(fc_wpack **out, int n_parts, const void *const *w, const fc_dtype *wdt, const int64_t *rows,
+                         int64_t K, fc_dtype cdt) {
+    *out = NULL;
+    FC_TRY(engine_get());
+    if (cdt != FC_DTYPE_BF16 && cdt != FC_DTYPE_F32)
+        return fc_err_set(FC_EUNSUPPORTED, "oneDNN linear backward: compute dtype %s (want bf16 or f32)",
+                          fc_dtype_name(cdt));
+    int64_t N = 0;
+    for (int i = 0; i < n_parts; i++) N += rows[i];
+    if (n_parts <= 0 || N <= 0 || K <= 0)
+        return fc_err_set(FC_ESHAPE, "oneDNN linear backward: empty weight stack (%d parts, %lld rows of %lld)",
+                          n_parts, (long long)N, (long long)K);
+    fc_wpack *p = fc_calloc(1, sizeof *p, "packed weight");
+    if (!p) return FC_ENOMEM;
+    p->N = K, p->K = N, p->cdt = cdt; /* this product's outputs are W's columns, its reduction W's rows */
+    pthread_mutex_init(&p->mu, NULL);
+    dnnl_primitive_desc_t pd = NULL;
+    void *tmp = NULL;
+    fc_err e = make_pd(&pd, PACK_QUERY_M, p->N, p->K, cdt, NULL, false);
+    if (e) goto fail;
+    p->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dnnl_primitive_desc_destroy(pd);
+    p->wbytes = dnnl_memory_desc_get_size(&p->wmd);
+    p->Kp = gemv_layout(&p->wmd);
+    p->wdata = aligned_alloc(64, (p->wbytes + 63) & ~(size_t)63);
+    size_t esz = fc_dtype_size(cdt);
+    if (!p->wdata) {
+        e = fc_err_set(FC_ENOMEM, "oneDNN linear backward: out of memory packing a [%lld,%lld] weight stack",
+                       (long long)N, (long long)K);
+        goto fail;
+    }
+    if (n_parts == 1 && wdt[0] == cdt) { /* already plain in the compute dtype: no staging copy */
+        e = reorder_in_ab(p, w[0]);
+        if (e) goto fail;
+        *out = p;
+        return FC_OK;
+    }
+    tmp = malloc((size_t)N * (size_t)K * esz); /* the stack, plain, in the compute dtype */
+    if (!tmp) {
+        e = fc_err_set(FC_ENOMEM, "oneDNN linear backward: out of memory packing a [%lld,%lld] weight stack",
+                       (long long)N, (long long)K);
+        goto fail;
+    }
+    int64_t r0 = 0;
+    for (int i = 0; i < n_parts; r0 += rows[i], i++) {
+        const char *src = w[i];
+        size_t in_row = (size_t)K * fc_dtype_size(wdt[i]);
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < rows[i]; r++)
+            fc_dtype_convert((char *)tmp + (size_t)(r0 + r) * K * esz, cdt, src + (size_t)r * in_row, wdt[i], (size_t)K);
+    }
+    e = reorder_in_ab(p, tmp);
+    free(tmp);
+    tmp = NULL;
+    if (e) goto fail;
+    *out = p;
+    return FC_OK;
+fail:
+    free(tmp);
+    fc_dnnl_w_free(p);
+    return e;
+}
+
 #else /* built without oneDNN */
 
 #define NO_DNNL "this binary was built without oneDNN (install libdnnl-dev and rebuild)"
@@ -376,6 +467,13 @@ fc_err fc_dnnl_w_impl(fc_wpack *p, int64_t M, char *buf, size_t cap) {
     (void)p, (void)M;
     snprintf(buf, cap, "none");
     return fc_err_set(FC_EUNSUPPORTED, "oneDNN linear: %s", NO_DNNL);
+}
+
+fc_err fc_dnnl_wt_create(fc_wpack **out, int n_parts, const void *const *w, const fc_dtype *wdt, const int64_t *rows,
+                         int64_t K, fc_dtype cdt) {
+    (void)n_parts, (void)w, (void)wdt, (void)rows, (void)K, (void)cdt;
+    *out = NULL;
+    return fc_err_set(FC_EUNSUPPORTED, "oneDNN linear backward: %s", NO_DNNL);
 }
 
 #endif

@@ -42,4 +42,13 @@ fc_err fc_dnnl_linear(float *y, const float *x, int64_t M, fc_wpack *w, const vo
  * "brg:avx512_core_amx", ...) or, for M <= FC_GEMV_BF16_MAX_M (4) on the layout it reads, "fc:gemv_avx512_bf16" (gemv_bf16.c). */
 fc_err fc_dnnl_w_impl(fc_wpack *w, int64_t M, char *buf, size_t cap);
 
+/* The backward of frozen linears, dx (M, K) = dy (M, N) . W (N, K): packs W for that product, where W is the
+ * rows of n_parts weights stacked (part i: w[i] (rows[i], K), dtype wdt[i]), so that one GEMM serves
+ * layers whose outputs share an input (q/k/v, gate/up: dx = [dq dk dv] . [Wq; Wk; Wv]). The pack's rows
+ * are K and its columns sum(rows): fc_dnnl_linear(dx, dy, M, pack, NULL, 0) runs the product. Made once
+ * (training packs its frozen weights when it starts); a second copy of the weights, in the blocked layout
+ * the kernel reads with the reduction over N. */
+fc_err fc_dnnl_wt_create(fc_wpack **out, int n_parts, const void *const *w, const fc_dtype *wdt, const int64_t *rows,
+                         int64_t K, fc_dtype cdt);
+
 #endif

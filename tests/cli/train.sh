@@ -87,6 +87,22 @@ check_grep "warmup from the file, lr from the command line" '^2,0,1,[0-9]+,0.002
 "$FC_BIN/fc-eval" inspect "$TMPD/y.safetensors" >"$TMPD/meta" 2>&1
 check_grep "val_ids from the file" '^  val_ids: \["t00","t05"\]$' "$TMPD/meta"
 
+# ---- precision: the YAML key applies when neither --precision nor FC_PRECISION is given ----
+sed 's/^threads: 1$/threads: 1\nprecision: bf16/' "$TMPD/run.yaml" >"$TMPD/prec.yaml"
+check_ok "YAML precision: bf16" env -u FC_PRECISION "$FC_BIN/fc-train" llava --config "$TMPD/prec.yaml" --max-steps 1 \
+  --out "$TMPD/p16.safetensors"
+# where this build or CPU has no bf16 GEMM the key warns and the run is f32 (kernels/wpack.h)
+want=bf16; grep -q "running with f32" "$TMPD/err" && want=f32
+check_grep "YAML precision: the run says $want" "threads, precision $want" "$TMPD/err"
+"$FC_BIN/fc-eval" inspect "$TMPD/p16.safetensors" >"$TMPD/meta" 2>&1
+check_grep "YAML precision: the checkpoint records $want" "^  precision: $want$" "$TMPD/meta"
+check_ok "--precision f32 over the YAML key" env -u FC_PRECISION "$FC_BIN/fc-train" llava --config "$TMPD/prec.yaml" \
+  --max-steps 1 --out "$TMPD/p32.safetensors" --precision f32
+check_grep "--precision f32 wins over the YAML key" "threads, precision f32" "$TMPD/err"
+check_ok "FC_PRECISION=f32 over the YAML key" env FC_PRECISION=f32 "$FC_BIN/fc-train" llava --config "$TMPD/prec.yaml" \
+  --max-steps 1 --out "$TMPD/pe.safetensors"
+check_grep "FC_PRECISION wins over the YAML key" "threads, precision f32" "$TMPD/err"
+
 check_ok "configs/train-tiny.yaml" "$FC_BIN/fc-train" llava --config configs/train-tiny.yaml --tokenizer "$LTOK" \
   --out "$TMPD/c.safetensors" --max-steps 3 --val-every 2
 
