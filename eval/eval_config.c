@@ -167,6 +167,8 @@ static bool bytes_ok(const char *text, char *why, size_t cap) {
      .help = "KV pool in bytes (256M, 1G); default: room for every request in flight"},                              \
     FC_YAML_ENUM(S, P arrival, "arrival", fc_sweep_arrival_names, ARR_D, "poisson or constant inter-arrival times"),    \
     FC_YAML_ENUM(S, P ignore_eos, "ignore_eos", fc_sweep_bool_names, NULL, "true: always generate max_new_tokens"),     \
+    FC_YAML_ENUM(S, P first_turn_only, "first_turn_only", fc_sweep_bool_names, NULL,                                    \
+                 "quality: true scores only each record's first question (fc-eval quality --first-turn-only)"),       \
     FC_YAML_END
 
 static const fc_yaml_field sweep_global_schema[] = {SETTINGS_ROWS(fc_sweep_settings, , "90", "512", "16", "poisson")};

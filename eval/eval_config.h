@@ -103,6 +103,7 @@ typedef struct {
     char *kv_budget;          /* bytes, "256M" */
     int arrival;              /* inherit | poisson | constant */
     int ignore_eos;           /* inherit | false | true */
+    int first_turn_only;      /* inherit | false | true: quality scores only each record's first question */
 } fc_sweep_settings;
 
 typedef enum { FC_SWEEP_LOAD = 0, FC_SWEEP_QUALITY } fc_sweep_kind;

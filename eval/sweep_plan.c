@@ -52,7 +52,7 @@ typedef struct {
     const fc_yaml_strings *methods, *ratios, *rates;
     const fc_yaml_sections *batching;
     long requests, max_new_tokens, kv_blocks, block_size, samples, seed;
-    int arrival, ignore_eos;
+    int arrival, ignore_eos, first_turn_only;
 } eff;
 
 #define PICK(o, e, g) ((o) ? (o) : (e) ? (e) : (g))
@@ -70,7 +70,8 @@ static eff resolve(const fc_sweep_config *c, const fc_sweep_experiment *x, const
         .max_new_tokens = PICK(o->max_new_tokens, s->max_new_tokens, g->max_new_tokens),
         .kv_blocks = PICK(o->kv_blocks, s->kv_blocks, g->kv_blocks), .block_size = PICK(0, s->block_size, g->block_size),
         .samples = PICK(0, s->samples, g->samples), .seed = o->has_seed ? o->seed : c->seed,
-        .arrival = s->arrival ? s->arrival : g->arrival, .ignore_eos = s->ignore_eos ? s->ignore_eos : g->ignore_eos};
+        .arrival = s->arrival ? s->arrival : g->arrival, .ignore_eos = s->ignore_eos ? s->ignore_eos : g->ignore_eos,
+        .first_turn_only = s->first_turn_only ? s->first_turn_only : g->first_turn_only};
     /* the pool size is one choice (bytes or blocks), taken whole from the highest level that makes it */
     if (o->kv_budget || o->kv_blocks) r.kv_budget = o->kv_budget, r.kv_blocks = o->kv_blocks;
     else if (s->kv_budget || s->kv_blocks) r.kv_budget = s->kv_budget, r.kv_blocks = s->kv_blocks;
@@ -200,6 +201,7 @@ static fc_err plan_experiment(fc_sweep_plan *p, const fc_sweep_config *c, const 
         for (size_t k = 0; k < n_specs; k++) arg(&a, "--method"), arg(&a, "%s", specs[k]);
         if (e.samples) arg(&a, "--limit"), arg(&a, "%ld", e.samples); /* the first N records */
         arg(&a, "--max-new-tokens"), arg(&a, "%ld", e.max_new_tokens);
+        if (e.first_turn_only == 2) arg(&a, "--first-turn-only");
         fc_sweep_run run = {.kind = FC_SWEEP_QUALITY, .experiment = x->name, .argv = a.v, .argc = a.n};
         snprintf(run.id, sizeof run.id, "%03d-%s-quality", p->n, x->name);
         sanitize(run.id);

@@ -29,7 +29,10 @@ if [ -f "$C" ] && [ -f "$M/config.json" ]; then
   check_ok "quality scores the CCM on held-out test records" "$FC_BIN/fc-eval" quality --model "$M" \
     --data "$TMPD/te/test.json" --ccm "$C" --method none --max-new-tokens 4 --out "$TMPD/q"
   if [ -f "$TMPD/q/quality.csv" ]; then
-    ratio=$(awk -F, 'NR > 1 && $1 == "ccm" { print $NF }' "$TMPD/q/quality.csv")
+    # from quality.json, the method's own object (quality.csv's spec field is quoted and holds commas, and
+    # columns were added after achieved_ratio: no fixed awk field finds it there)
+    ratio=$(awk '/"method":/ { m = $0 ~ /"ccm"/ } m && /"achieved_ratio":/ { gsub(/[^0-9.eE+-]/, "", $2); print $2; exit }' \
+      "$TMPD/q/quality.json")
     if awk -v r="$ratio" 'BEGIN { exit !(r >= 4.5 && r <= 5.2) }'; then pass "ccm kept 1/$ratio of the cache (about 1/5)"
     else fail "ccm achieved ratio '$ratio', want 4.5..5.2"; fi
     check_grep "the held-out check is reported clean" '"evaluated_in_train":[[:space:]]*0,' "$TMPD/q/quality.json"
@@ -40,6 +43,9 @@ if [ -f "$C" ] && [ -f "$M/config.json" ]; then
   if [ -f ckpt/ccm-llava-tiny-2x.safetensors ] && [ -f ckpt/ccm-llava-tiny-10x.safetensors ]; then
     check_ok "sweep-testbed plans" "$FC_BIN/fc-eval" sweep --config configs/sweep-testbed.yaml --dry-run --out "$TMPD/sw"
     check_grep "sweep-testbed: the baselines and the CCMs of llava-tiny" '^sweep configs/sweep-testbed.yaml: 2 runs' "$TMPD/out"
+    # sweep_first_turn_only_ignored: quality scores every question of a packed record unless told; the
+    # committed comparison scored each picture's first question, so its config must pass that on
+    check_grep "sweep-testbed's quality runs score the first question only" 'quality .*--first-turn-only' "$TMPD/out"
   fi
 else
   skip "$C or $M absent: no quality checks"
