@@ -61,5 +61,5 @@ if [ "${EVAL:-0}" = 1 ]; then
       --pack --describe
   fi
   OMP_NUM_THREADS=$threads "$BIN/fc-eval" quality --model "$model" --data "$val/validation.json" --ccm "$out" \
-    --method none --max-new-tokens 8 --out "$run/val" 2> >(tr '\r' '\n' | grep -v '^quality: [0-9]*/' >&2)
+    --method none --first-turn-only --max-new-tokens 8 --out "$run/val" 2> >(tr '\r' '\n' | grep -v '^quality: [0-9]*/' >&2)
 fi

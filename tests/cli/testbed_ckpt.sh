@@ -40,9 +40,10 @@ if [ -f "$C" ] && [ -f "$M/config.json" ]; then
     fail "quality wrote no quality.csv"
   fi
   # the comparison's sweep plans its two quality runs with the shipped checkpoints (every spec is opened)
-  if [ -f ckpt/ccm-llava-tiny-2x.safetensors ] && [ -f ckpt/ccm-llava-tiny-10x.safetensors ]; then
+  if [ -f ckpt/ccm-llava-tiny-2x.safetensors ] && [ -f ckpt/ccm-llava-tiny-10x.safetensors ] &&
+     [ -f ckpt/ccm-minicpmv-tiny-5x.safetensors ] && [ -f data/testbed/minicpmv-tiny/config.json ]; then
     check_ok "sweep-testbed plans" "$FC_BIN/fc-eval" sweep --config configs/sweep-testbed.yaml --dry-run --out "$TMPD/sw"
-    check_grep "sweep-testbed: the baselines and the CCMs of llava-tiny" '^sweep configs/sweep-testbed.yaml: 2 runs' "$TMPD/out"
+    check_grep "sweep-testbed: the baselines and the CCMs of llava-tiny and minicpmv-tiny" '^sweep configs/sweep-testbed.yaml: 4 runs' "$TMPD/out"
     # sweep_first_turn_only_ignored: quality scores every question of a packed record unless told; the
     # committed comparison scored each picture's first question, so its config must pass that on
     check_grep "sweep-testbed's quality runs score the first question only" 'quality .*--first-turn-only' "$TMPD/out"
