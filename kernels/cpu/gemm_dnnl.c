@@ -137,11 +137,13 @@ static const char *pd_impl(const_dnnl_primitive_desc_t pd) {
     return s;
 }
 
-/* Reorders the plain (K, N) "ba" weight at src (dtype cdt) into the packed buffer. */
-static fc_err reorder_in(fc_wpack *p, const void *src) {
+/* Reorders the plain weight at src (dtype cdt) into the packed buffer. oneDNN's wei is (K, N) of the pack's
+ * product; tag says how src holds it: dnnl_ba for the forward's PyTorch (N, K) row-major weight, dnnl_ab for
+ * the backward's W (N, K), which is the wei of dx = dy . W in that layout. */
+static fc_err reorder_in(fc_wpack *p, const void *src, dnnl_format_tag_t tag) {
     dnnl_memory_desc_t pmd;
     dnnl_dims_t wd = {p->K, p->N};
-    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&pmd, 2, wd, dnnl_dt(p->cdt), dnnl_ba);
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&pmd, 2, wd, dnnl_dt(p->cdt), tag);
     dnnl_memory_t ms = NULL, md = NULL;
     dnnl_primitive_desc_t rpd = NULL;
     dnnl_primitive_t r = NULL;
@@ -186,7 +188,7 @@ fc_err fc_dnnl_w_create(fc_wpack **out, const void *w, fc_dtype wdt, int64_t N, 
         goto fail;
     }
     if (wdt == cdt) {
-        e = reorder_in(p, w);
+        e = reorder_in(p, w, dnnl_ba);
     } else { /* round to the compute dtype first, in a transient plain copy */
         size_t n = (size_t)N * (size_t)K;
         void *tmp = malloc(n * fc_dtype_size(cdt));
@@ -199,7 +201,7 @@ fc_err fc_dnnl_w_create(fc_wpack **out, const void *w, fc_dtype wdt, int64_t N, 
         for (int64_t r = 0; r < N; r++)
             fc_dtype_convert((char *)tmp + (size_t)r * K * fc_dtype_size(cdt), cdt,
                              (const char *)w + (size_t)r * K * fc_dtype_size(wdt), wdt, (size_t)K);
-        e = reorder_in(p, tmp);
+        e = reorder_in(p, tmp, dnnl_ba);
         free(tmp);
     }
     if (e) goto fail;
@@ -354,31 +356,6 @@ fc_dtype fc_dnnl_w_dtype(const fc_wpack *p) { return p->cdt; }
 
 /* ---- the backward's packs: dx = dy . W, W (N, K) stacked from parts (gemm_dnnl.h) ---- */
 
-/* Reorders the plain W at src (N, K) row-major, dtype cdt, which is oneDNN's wei (N, K) of this product in the
- * "ab" layout, into the packed buffer. (reorder_in reads the forward's "ba".) */
-static fc_err reorder_in_ab(fc_wpack *p, const void *src) {
-    dnnl_memory_desc_t pmd;
-    dnnl_dims_t wd = {p->K, p->N};
-    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&pmd, 2, wd, dnnl_dt(p->cdt), dnnl_ab);
-    dnnl_memory_t ms = NULL, md = NULL;
-    dnnl_primitive_desc_t rpd = NULL;
-    dnnl_primitive_t r = NULL;
-    if (st == dnnl_success) st = dnnl_memory_create(&ms, &pmd, engine, (void *)src);
-    if (st == dnnl_success) st = dnnl_memory_create(&md, &p->wmd, engine, p->wdata);
-    if (st == dnnl_success) st = dnnl_reorder_primitive_desc_create(&rpd, &pmd, engine, &p->wmd, engine, NULL);
-    if (st == dnnl_success) st = dnnl_primitive_create(&r, rpd);
-    if (st == dnnl_success) {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, ms}, {DNNL_ARG_TO, md}};
-        st = dnnl_primitive_execute(r, stream, 2, args);
-    }
-    if (st == dnnl_success) st = dnnl_stream_wait(stream);
-    dnnl_primitive_destroy(r);
-    dnnl_primitive_desc_destroy(rpd);
-    dnnl_memory_destroy(md);
-    dnnl_memory_destroy(ms);
-    return st == dnnl_success ? FC_OK : dnnl_fail(st, "reordering a stacked weight into the packed layout");
-}
-
 fc_err fc_dnnl_wt_create(fc_wpack **out, int n_parts, const void *const *w, const fc_dtype *wdt, const int64_t *rows,
                          int64_t K, fc_dtype cdt) {
     *out = NULL;
@@ -411,7 +388,7 @@ fc_err fc_dnnl_wt_create(fc_wpack **out, int n_parts, const void *const *w, cons
         goto fail;
     }
     if (n_parts == 1 && wdt[0] == cdt) { /* already plain in the compute dtype: no staging copy */
-        e = reorder_in_ab(p, w[0]);
+        e = reorder_in(p, w[0], dnnl_ab);
         if (e) goto fail;
         *out = p;
         return FC_OK;
@@ -430,7 +407,7 @@ fc_err fc_dnnl_wt_create(fc_wpack **out, int n_parts, const void *const *w, cons
         for (int64_t r = 0; r < rows[i]; r++)
             fc_dtype_convert((char *)tmp + (size_t)(r0 + r) * K * esz, cdt, src + (size_t)r * in_row, wdt[i], (size_t)K);
     }
-    e = reorder_in_ab(p, tmp);
+    e = reorder_in(p, tmp, dnnl_ab);
     free(tmp);
     tmp = NULL;
     if (e) goto fail;

@@ -39,7 +39,7 @@ if [ -f "$C" ] && [ -f "$M/config.json" ]; then
   else
     fail "quality wrote no quality.csv"
   fi
-  # the comparison's sweep plans its two quality runs with the shipped checkpoints (every spec is opened)
+  # the comparison's sweep plans its four quality runs with the shipped checkpoints (every spec is opened)
   if [ -f ckpt/ccm-llava-tiny-2x.safetensors ] && [ -f ckpt/ccm-llava-tiny-10x.safetensors ] &&
      [ -f ckpt/ccm-minicpmv-tiny-5x.safetensors ] && [ -f data/testbed/minicpmv-tiny/config.json ]; then
     check_ok "sweep-testbed plans" "$FC_BIN/fc-eval" sweep --config configs/sweep-testbed.yaml --dry-run --out "$TMPD/sw"
