@@ -17,18 +17,6 @@ static fc_err cpu_only(const char *op, int n, const fc_tensor *const *ts, const 
     return FC_OK;
 }
 
-static fc_err want_f32(const char *op, const char *name, const fc_tensor *t) {
-    if (t && t->dtype != FC_DTYPE_F32)
-        return fc_err_set(FC_EUNSUPPORTED, "%s: %s is %s, want f32", op, name, fc_dtype_name(t->dtype));
-    return FC_OK;
-}
-
-static fc_err same_numel(const char *op, const char *a, const fc_tensor *ta, const char *b, const fc_tensor *tb) {
-    if (ta && tb && fc_tensor_numel(ta) != fc_tensor_numel(tb))
-        return fc_err_set(FC_ESHAPE, "%s: %s %s and %s %s differ in size", op, a, FC_SHAPE(ta), b, FC_SHAPE(tb));
-    return FC_OK;
-}
-
 fc_err fc_op_linear_bwd(fc_tensor *dx, fc_tensor *dw, fc_tensor *db, const fc_tensor *dy, const fc_tensor *x,
                         const fc_tensor *w, bool accumulate) {
     const char *op = "linear_bwd";
@@ -38,7 +26,7 @@ fc_err fc_op_linear_bwd(fc_tensor *dx, fc_tensor *dw, fc_tensor *db, const fc_te
     FC_TRY(cpu_only(op, 6, all, names));
     if (!dy || !w) return fc_err_set(FC_EINVAL, "%s: dy and w are required", op);
     if (dw && !x) return fc_err_set(FC_EINVAL, "%s: dw needs x", op);
-    for (int i = 0; i < 5; i++) FC_TRY(want_f32(op, names[i], all[i]));
+    for (int i = 0; i < 5; i++) FC_TRY(fc_opcheck_f32(op, names[i], all[i]));
     FC_TRY(fc_opcheck_param(op, "w", w));
     if (w->ndim != 2) return fc_err_set(FC_ESHAPE, "%s: w %s must be 2-D (N, K)", op, FC_SHAPE(w));
     int64_t N = w->shape[0], K = w->shape[1], M = fc_opcheck_rows(dy);
@@ -47,7 +35,7 @@ fc_err fc_op_linear_bwd(fc_tensor *dx, fc_tensor *dw, fc_tensor *db, const fc_te
         return fc_err_set(FC_ESHAPE, "%s: dx %s, want %lld rows of %lld", op, FC_SHAPE(dx), (long long)M, (long long)K);
     if (x && (fc_opcheck_last(x) != K || fc_opcheck_rows(x) != M))
         return fc_err_set(FC_ESHAPE, "%s: x %s, want %lld rows of %lld", op, FC_SHAPE(x), (long long)M, (long long)K);
-    FC_TRY(same_numel(op, "dw", dw, "w", w));
+    FC_TRY(fc_opcheck_same_numel(op, "dw", dw, "w", w));
     if (db && fc_tensor_numel(db) != N) return fc_err_set(FC_ESHAPE, "%s: db %s, want %lld", op, FC_SHAPE(db), (long long)N);
     FC_TRY(fc_opcheck_int_range(op, "rows", M));
     return fc_cpu_linear_bwd(dx ? dx->data : NULL, dw ? dw->data : NULL, db ? db->data : NULL, dy->data,
@@ -62,13 +50,13 @@ fc_err fc_op_rmsnorm_bwd(fc_tensor *dx, fc_tensor *dw, const fc_tensor *dy, cons
     if (fc_bwd_any_cuda(5, all)) return fc_cuda_op_rmsnorm_bwd(dx, dw, dy, x, w, eps, accumulate);
     FC_TRY(cpu_only(op, 5, all, names));
     if (!dx || !dy || !x || !w) return fc_err_set(FC_EINVAL, "%s: dx, dy, x and w are required", op);
-    for (int i = 0; i < 4; i++) FC_TRY(want_f32(op, names[i], all[i]));
+    for (int i = 0; i < 4; i++) FC_TRY(fc_opcheck_f32(op, names[i], all[i]));
     FC_TRY(fc_opcheck_param(op, "w", w));
     int64_t C = fc_tensor_numel(w);
     if (fc_opcheck_last(x) != C) return fc_err_set(FC_ESHAPE, "%s: x %s does not end in %lld channels", op, FC_SHAPE(x), (long long)C);
-    FC_TRY(same_numel(op, "dx", dx, "x", x));
-    FC_TRY(same_numel(op, "dy", dy, "x", x));
-    FC_TRY(same_numel(op, "dw", dw, "w", w));
+    FC_TRY(fc_opcheck_same_numel(op, "dx", dx, "x", x));
+    FC_TRY(fc_opcheck_same_numel(op, "dy", dy, "x", x));
+    FC_TRY(fc_opcheck_same_numel(op, "dw", dw, "w", w));
     fc_cpu_rmsnorm_bwd(dx->data, dw ? dw->data : NULL, dy->data, x->data, w->data, w->dtype, fc_opcheck_rows(x), C,
                        eps, accumulate);
     return FC_OK;
@@ -80,7 +68,7 @@ fc_err fc_op_rope_bwd(fc_tensor *d, const int32_t *pos, float theta) {
     const char *names[] = {"d"};
     if (fc_bwd_any_cuda(1, all)) return fc_cuda_op_rope_bwd(d, pos, theta);
     FC_TRY(cpu_only(op, 1, all, names));
-    FC_TRY(want_f32(op, "d", d));
+    FC_TRY(fc_opcheck_f32(op, "d", d));
     if (d->ndim != 3 || d->shape[2] % 2 || d->shape[2] > FC_ROPE_MAX_D)
         return fc_err_set(FC_ESHAPE, "%s: d %s must be (T, heads, D), D even and <= %d", op, FC_SHAPE(d), FC_ROPE_MAX_D);
     if (d->shape[0] > 0 && !pos) return fc_err_set(FC_EINVAL, "%s: pos is NULL", op);
@@ -97,8 +85,8 @@ fc_err fc_op_silu_mul_bwd(fc_tensor *dgate, fc_tensor *dup, const fc_tensor *dy,
     FC_TRY(cpu_only(op, 5, all, names));
     for (int i = 0; i < 5; i++) {
         if (!all[i]) return fc_err_set(FC_EINVAL, "%s: %s is required", op, names[i]);
-        FC_TRY(want_f32(op, names[i], all[i]));
-        FC_TRY(same_numel(op, names[i], all[i], "dy", dy));
+        FC_TRY(fc_opcheck_f32(op, names[i], all[i]));
+        FC_TRY(fc_opcheck_same_numel(op, names[i], all[i], "dy", dy));
     }
     fc_cpu_silu_mul_bwd(dgate->data, dup->data, dy->data, gate->data, up->data, fc_tensor_numel(dy));
     return FC_OK;
@@ -134,11 +122,11 @@ fc_err fc_op_attention_prefix(fc_tensor *out, fc_tensor *lse, const fc_tensor *q
     const char *names[] = {"out", "lse", "q", "kp", "vp", "kn", "vn"};
     if (fc_bwd_any_cuda(7, all)) return fc_cuda_op_attention_prefix(out, lse, q, kp, vp, kn, vn, scale);
     FC_TRY(cpu_only(op, 7, all, names));
-    for (int i = 0; i < 7; i++) FC_TRY(want_f32(op, names[i], all[i]));
+    for (int i = 0; i < 7; i++) FC_TRY(fc_opcheck_f32(op, names[i], all[i]));
     int64_t T, P, H, Hkv, D;
     FC_TRY(prefix_shapes(op, q, kp, vp, kn, vn, &T, &P, &H, &Hkv, &D));
     if (!out || !lse) return fc_err_set(FC_EINVAL, "%s: out and lse are required", op);
-    FC_TRY(same_numel(op, "out", out, "q", q));
+    FC_TRY(fc_opcheck_same_numel(op, "out", out, "q", q));
     if (fc_tensor_numel(lse) != T * H) return fc_err_set(FC_ESHAPE, "%s: lse %s, want (%lld, %lld)", op, FC_SHAPE(lse), (long long)T, (long long)H);
     return fc_cpu_attention_prefix_fwd(out->data, lse->data, q->data, kp->data, vp->data, P, kn->data, vn->data, T, H,
                                        Hkv, D, scale);
@@ -156,17 +144,17 @@ fc_err fc_op_attention_prefix_bwd(fc_tensor *dq, fc_tensor *dkp, fc_tensor *dvp,
     FC_TRY(cpu_only(op, 13, all, names));
     for (int i = 0; i < 13; i++) {
         if (!all[i]) return fc_err_set(FC_EINVAL, "%s: %s is required", op, names[i]);
-        FC_TRY(want_f32(op, names[i], all[i]));
+        FC_TRY(fc_opcheck_f32(op, names[i], all[i]));
     }
     int64_t T, P, H, Hkv, D;
     FC_TRY(prefix_shapes(op, q, kp, vp, kn, vn, &T, &P, &H, &Hkv, &D));
-    FC_TRY(same_numel(op, "dq", dq, "q", q));
-    FC_TRY(same_numel(op, "dout", dout, "q", q));
-    FC_TRY(same_numel(op, "out", out, "q", q));
-    FC_TRY(same_numel(op, "dkp", dkp, "kp", kp));
-    FC_TRY(same_numel(op, "dvp", dvp, "vp", vp));
-    FC_TRY(same_numel(op, "dkn", dkn, "kn", kn));
-    FC_TRY(same_numel(op, "dvn", dvn, "vn", vn));
+    FC_TRY(fc_opcheck_same_numel(op, "dq", dq, "q", q));
+    FC_TRY(fc_opcheck_same_numel(op, "dout", dout, "q", q));
+    FC_TRY(fc_opcheck_same_numel(op, "out", out, "q", q));
+    FC_TRY(fc_opcheck_same_numel(op, "dkp", dkp, "kp", kp));
+    FC_TRY(fc_opcheck_same_numel(op, "dvp", dvp, "vp", vp));
+    FC_TRY(fc_opcheck_same_numel(op, "dkn", dkn, "kn", kn));
+    FC_TRY(fc_opcheck_same_numel(op, "dvn", dvn, "vn", vn));
     if (fc_tensor_numel(lse) != T * H) return fc_err_set(FC_ESHAPE, "%s: lse %s, want (%lld, %lld)", op, FC_SHAPE(lse), (long long)T, (long long)H);
     return fc_cpu_attention_prefix_bwd(dq->data, dkp->data, dvp->data, dkn->data, dvn->data, dout->data, q->data,
                                        kp->data, vp->data, P, kn->data, vn->data, out->data, lse->data, T, H, Hkv, D,

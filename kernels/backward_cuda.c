@@ -24,18 +24,6 @@ static fc_err all_cuda(const char *op, int n, const fc_tensor *const *ts, const 
     return FC_OK;
 }
 
-static fc_err want_f32(const char *op, const char *name, const fc_tensor *t) {
-    if (t && t->dtype != FC_DTYPE_F32)
-        return fc_err_set(FC_EUNSUPPORTED, "%s: %s is %s, want f32", op, name, fc_dtype_name(t->dtype));
-    return FC_OK;
-}
-
-static fc_err same_numel(const char *op, const char *a, const fc_tensor *ta, const char *b, const fc_tensor *tb) {
-    if (ta && tb && fc_tensor_numel(ta) != fc_tensor_numel(tb))
-        return fc_err_set(FC_ESHAPE, "%s: %s %s and %s %s differ in size", op, a, FC_SHAPE(ta), b, FC_SHAPE(tb));
-    return FC_OK;
-}
-
 fc_err fc_cuda_op_linear_bwd(fc_tensor *dx, fc_tensor *dw, fc_tensor *db, const fc_tensor *dy, const fc_tensor *x,
                              const fc_tensor *w, bool accumulate) {
     const char *op = "linear_bwd";
@@ -48,8 +36,8 @@ fc_err fc_cuda_op_linear_bwd(fc_tensor *dx, fc_tensor *dw, fc_tensor *db, const 
     const fc_tensor *acts[] = {dx, dy, x};
     const char *anames[] = {"dx", "dy", "x"};
     FC_TRY(fc_opcheck_acts(op, FC_DEVICE_CUDA, 3, acts, anames, &adt));
-    FC_TRY(want_f32(op, "dw", dw));
-    FC_TRY(want_f32(op, "db", db));
+    FC_TRY(fc_opcheck_f32(op, "dw", dw));
+    FC_TRY(fc_opcheck_f32(op, "db", db));
     FC_TRY(fc_opcheck_param(op, "w", w));
     if (w->ndim != 2) return fc_err_set(FC_ESHAPE, "%s: w %s must be 2-D (N, K)", op, FC_SHAPE(w));
     int64_t N = w->shape[0], K = w->shape[1], M = fc_opcheck_rows(dy);
@@ -58,7 +46,7 @@ fc_err fc_cuda_op_linear_bwd(fc_tensor *dx, fc_tensor *dw, fc_tensor *db, const 
         return fc_err_set(FC_ESHAPE, "%s: dx %s, want %lld rows of %lld", op, FC_SHAPE(dx), (long long)M, (long long)K);
     if (x && (fc_opcheck_last(x) != K || fc_opcheck_rows(x) != M))
         return fc_err_set(FC_ESHAPE, "%s: x %s, want %lld rows of %lld", op, FC_SHAPE(x), (long long)M, (long long)K);
-    FC_TRY(same_numel(op, "dw", dw, "w", w));
+    FC_TRY(fc_opcheck_same_numel(op, "dw", dw, "w", w));
     if (db && fc_tensor_numel(db) != N) return fc_err_set(FC_ESHAPE, "%s: db %s, want %lld", op, FC_SHAPE(db), (long long)N);
     FC_TRY(fc_opcheck_int_range(op, "rows", M));
     FC_TRY(fc_opcheck_int_range(op, "columns", N > K ? N : K));
@@ -78,13 +66,13 @@ fc_err fc_cuda_op_rmsnorm_bwd(fc_tensor *dx, fc_tensor *dw, const fc_tensor *dy,
     fc_dtype adt;
     FC_TRY(fc_opcheck_acts(op, FC_DEVICE_CUDA, 3, (const fc_tensor *const[]){dx, dy, x},
                            (const char *const[]){"dx", "dy", "x"}, &adt));
-    FC_TRY(want_f32(op, "dw", dw));
+    FC_TRY(fc_opcheck_f32(op, "dw", dw));
     FC_TRY(fc_opcheck_param(op, "w", w));
     int64_t C = fc_tensor_numel(w);
     if (fc_opcheck_last(x) != C) return fc_err_set(FC_ESHAPE, "%s: x %s does not end in %lld channels", op, FC_SHAPE(x), (long long)C);
-    FC_TRY(same_numel(op, "dx", dx, "x", x));
-    FC_TRY(same_numel(op, "dy", dy, "x", x));
-    FC_TRY(same_numel(op, "dw", dw, "w", w));
+    FC_TRY(fc_opcheck_same_numel(op, "dx", dx, "x", x));
+    FC_TRY(fc_opcheck_same_numel(op, "dy", dy, "x", x));
+    FC_TRY(fc_opcheck_same_numel(op, "dw", dw, "w", w));
     const fc_cuda_ops *cu;
     FC_TRY(fc_cuda_ops_get(op, &cu));
     return cu->rmsnorm_bwd(dx->data, dw ? dw->data : NULL, dy->data, x->data, adt, w->data, w->dtype,
@@ -113,7 +101,7 @@ fc_err fc_cuda_op_silu_mul_bwd(fc_tensor *dgate, fc_tensor *dup, const fc_tensor
     fc_dtype adt;
     for (int i = 0; i < 5; i++) {
         if (!all[i]) return fc_err_set(FC_EINVAL, "%s: %s is required", op, names[i]);
-        FC_TRY(same_numel(op, names[i], all[i], "dy", dy));
+        FC_TRY(fc_opcheck_same_numel(op, names[i], all[i], "dy", dy));
     }
     FC_TRY(fc_opcheck_acts(op, FC_DEVICE_CUDA, 5, all, names, &adt));
     const fc_cuda_ops *cu;
@@ -150,11 +138,11 @@ fc_err fc_cuda_op_attention_prefix(fc_tensor *out, fc_tensor *lse, const fc_tens
     const fc_tensor *all[] = {out, lse, q, kp, vp, kn, vn};
     const char *names[] = {"out", "lse", "q", "kp", "vp", "kn", "vn"};
     FC_TRY(all_cuda(op, 7, all, names));
-    for (int i = 0; i < 7; i++) FC_TRY(want_f32(op, names[i], all[i]));
+    for (int i = 0; i < 7; i++) FC_TRY(fc_opcheck_f32(op, names[i], all[i]));
     int64_t T, P, H, Hkv, D;
     FC_TRY(prefix_shapes(op, q, kp, vp, kn, vn, &T, &P, &H, &Hkv, &D));
     if (!out || !lse) return fc_err_set(FC_EINVAL, "%s: out and lse are required", op);
-    FC_TRY(same_numel(op, "out", out, "q", q));
+    FC_TRY(fc_opcheck_same_numel(op, "out", out, "q", q));
     if (fc_tensor_numel(lse) != T * H) return fc_err_set(FC_ESHAPE, "%s: lse %s, want (%lld, %lld)", op, FC_SHAPE(lse), (long long)T, (long long)H);
     const fc_cuda_ops *cu;
     FC_TRY(fc_cuda_ops_get(op, &cu));
@@ -172,17 +160,17 @@ fc_err fc_cuda_op_attention_prefix_bwd(fc_tensor *dq, fc_tensor *dkp, fc_tensor 
     FC_TRY(all_cuda(op, 13, all, names));
     for (int i = 0; i < 13; i++) {
         if (!all[i]) return fc_err_set(FC_EINVAL, "%s: %s is required", op, names[i]);
-        FC_TRY(want_f32(op, names[i], all[i]));
+        FC_TRY(fc_opcheck_f32(op, names[i], all[i]));
     }
     int64_t T, P, H, Hkv, D;
     FC_TRY(prefix_shapes(op, q, kp, vp, kn, vn, &T, &P, &H, &Hkv, &D));
-    FC_TRY(same_numel(op, "dq", dq, "q", q));
-    FC_TRY(same_numel(op, "dout", dout, "q", q));
-    FC_TRY(same_numel(op, "out", out, "q", q));
-    FC_TRY(same_numel(op, "dkp", dkp, "kp", kp));
-    FC_TRY(same_numel(op, "dvp", dvp, "vp", vp));
-    FC_TRY(same_numel(op, "dkn", dkn, "kn", kn));
-    FC_TRY(same_numel(op, "dvn", dvn, "vn", vn));
+    FC_TRY(fc_opcheck_same_numel(op, "dq", dq, "q", q));
+    FC_TRY(fc_opcheck_same_numel(op, "dout", dout, "q", q));
+    FC_TRY(fc_opcheck_same_numel(op, "out", out, "q", q));
+    FC_TRY(fc_opcheck_same_numel(op, "dkp", dkp, "kp", kp));
+    FC_TRY(fc_opcheck_same_numel(op, "dvp", dvp, "vp", vp));
+    FC_TRY(fc_opcheck_same_numel(op, "dkn", dkn, "kn", kn));
+    FC_TRY(fc_opcheck_same_numel(op, "dvn", dvn, "vn", vn));
     if (fc_tensor_numel(lse) != T * H) return fc_err_set(FC_ESHAPE, "%s: lse %s, want (%lld, %lld)", op, FC_SHAPE(lse), (long long)T, (long long)H);
     const fc_cuda_ops *cu;
     FC_TRY(fc_cuda_ops_get(op, &cu));

@@ -82,3 +82,15 @@ fc_err fc_opcheck_int_range(const char *op, const char *what, int64_t v) {
                           (long long)v, INT_MAX);
     return FC_OK;
 }
+
+fc_err fc_opcheck_f32(const char *op, const char *name, const fc_tensor *t) {
+    if (t && t->dtype != FC_DTYPE_F32)
+        return fc_err_set(FC_EUNSUPPORTED, "%s: %s is %s, want f32", op, name, fc_dtype_name(t->dtype));
+    return FC_OK;
+}
+
+fc_err fc_opcheck_same_numel(const char *op, const char *a, const fc_tensor *ta, const char *b, const fc_tensor *tb) {
+    if (ta && tb && fc_tensor_numel(ta) != fc_tensor_numel(tb))
+        return fc_err_set(FC_ESHAPE, "%s: %s %s and %s %s differ in size", op, a, FC_SHAPE(ta), b, FC_SHAPE(tb));
+    return FC_OK;
+}

@@ -25,6 +25,10 @@ fc_err fc_opcheck_acts(const char *op, fc_device dev, int n, const fc_tensor *co
                        const char *const *names, fc_dtype *dt);
 /* A parameter (weight, bias, table): f32, f16 or bf16. FC_EUNSUPPORTED otherwise. */
 fc_err fc_opcheck_param(const char *op, const char *name, const fc_tensor *t);
+/* t (when not NULL) is f32: the training ops' activations and gradients. */
+fc_err fc_opcheck_f32(const char *op, const char *name, const fc_tensor *t);
+/* ta and tb (when both are given) hold as many elements. */
+fc_err fc_opcheck_same_numel(const char *op, const char *a, const fc_tensor *ta, const char *b, const fc_tensor *tb);
 /* Size of the last dim (1 for a scalar) and the number of rows (numel / last dim). */
 int64_t fc_opcheck_last(const fc_tensor *t);
 int64_t fc_opcheck_rows(const fc_tensor *t);
