@@ -230,6 +230,19 @@ static fc_err quality_series(const char *dir, const char *data_dir, FILE *gp, in
     bool *used = calloc((size_t)t.n_rows + 1, 1);
     qpoint *pts = malloc(((size_t)t.n_rows + 1) * sizeof *pts);
     if (!used || !pts) e = fc_err_set(FC_ENOMEM, "quality plot: out of memory");
+    /* Several experiments (several models, or one model's runs split up): series are named "experiment: method",
+     * as the load series are, and the full cache's dashed line is drawn only where every "none" row agrees
+     * (one model); otherwise each experiment's full cache stays a labelled point at 1x. */
+    bool many_exp = false, refs_agree = true;
+    double ref[3] = {NAN, NAN, NAN};
+    for (int r = 0; r < t.n_rows; r++) {
+        if (cx >= 0 && cx < t.n_fields[r] && cx < t.n_fields[0] && strcmp(t.rows[r][cx], t.rows[0][cx])) many_exp = true;
+        if (cm >= t.n_fields[r] || strcmp(t.rows[r][cm], "none")) continue;
+        double v[3] = {csv_num(&t, r, ce), csv_num(&t, r, cc), csv_num(&t, r, ct)};
+        if (isnan(ref[0])) memcpy(ref, v, sizeof ref);
+        else
+            for (int k = 0; k < 3; k++) refs_agree &= v[k] == ref[k] || (isnan(v[k]) && isnan(ref[k])); /* a column absent: NaN */
+    }
     for (int r = 0; r < t.n_rows && !e; r++) {
         if (used[r] || cm >= t.n_fields[r]) continue;
         const char *x = cx >= 0 && cx < t.n_fields[r] ? t.rows[r][cx] : "", *m = t.rows[r][cm];
@@ -254,12 +267,14 @@ static fc_err quality_series(const char *dir, const char *data_dir, FILE *gp, in
                     pts[i].exact, pts[i].contains, pts[i].top1);
         fclose(f);
         fprintf(gp, "quality_file_%d = ", *n_series), gp_str(gp, path), fprintf(gp, "\nquality_title_%d = ", *n_series);
-        gp_str(gp, m);
+        char title[256];
+        if (many_exp) snprintf(title, sizeof title, "%s: %s", x, m);
+        else snprintf(title, sizeof title, "%s", m);
+        gp_str(gp, title);
         fputc('\n', gp);
-        if (!strcmp(m, "none") && n > 0) /* the full cache: a reference line across the chart */
-            fprintf(gp, "ref_exact = %.9g\nref_contains = %.9g\nref_top1 = %.9g\n", pts[0].exact, pts[0].contains,
-                    pts[0].top1);
     }
+    if (!e && !isnan(ref[0]) && refs_agree) /* the full cache: a reference line across the chart */
+        fprintf(gp, "ref_exact = %.9g\nref_contains = %.9g\nref_top1 = %.9g\n", ref[0], ref[1], ref[2]);
     free(used), free(pts);
     csv_free(&t);
     return e;

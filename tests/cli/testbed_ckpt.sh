@@ -47,6 +47,16 @@ if [ -f "$C" ] && [ -f "$M/config.json" ]; then
     # sweep_first_turn_only_ignored: quality scores every question of a packed record unless told; the
     # committed comparison scored each picture's first question, so its config must pass that on
     check_grep "sweep-testbed's quality runs score the first question only" 'quality .*--first-turn-only' "$TMPD/out"
+    # plot_two_models_one_legend: with several experiments (two models) the series were titled by method
+    # alone ("none" four times) and the last experiment's full cache drawn as everyone's dashed line
+    mkdir -p "$TMPD/pl/runs" && cp results/testbed/quality.csv "$TMPD/pl/"
+    if "$FC_BIN/fc-eval" plot "$TMPD/pl" --out "$TMPD/pl/p" >/dev/null 2>&1; then
+      check_grep "plot: series named by experiment" "quality_title_[0-9]* = 'minicpmv-tiny: none'" "$TMPD/pl/p/data/series.gp"
+      if grep -q '^ref_exact' "$TMPD/pl/p/data/series.gp"; then fail "plot: one full-cache line drawn for two models"
+      else pass "plot: no shared full-cache line across models"; fi
+    else
+      skip "fc-eval plot failed (gnuplot absent?)"
+    fi
   fi
 else
   skip "$C or $M absent: no quality checks"
