@@ -24,6 +24,7 @@
 #include "core/tensor/tensor.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/gemm_dnnl.h"
+#include "bench/dram_read.h"
 #include "kernels/cpu/gemv_bf16.h"
 
 static double now_s(void) {
@@ -58,26 +59,6 @@ static fc_err run_ours_f32(void *p) {
 static fc_err run_dnnl(void *p) {
     gemm_arg *a = p;
     return fc_dnnl_linear(a->y, a->x, a->M, a->pack, NULL, FC_DTYPE_F32);
-}
-
-static double read_gbs(const float *buf, size_t n) {
-    double best = 1e30, sink = 0;
-    for (int r = 0; r < 5; r++) {
-        double t0 = now_s(), total = 0;
-        /* chunks of 4096 floats, each summed with a vector reduction (omp simd allows the reassociation) */
-#pragma omp parallel for reduction(+ : total) schedule(static)
-        for (size_t c = 0; c < n; c += 4096) {
-            float s = 0;
-#pragma omp simd reduction(+ : s)
-            for (size_t j = 0; j < 4096; j++) s += buf[c + j];
-            total += s;
-        }
-        double t = now_s() - t0;
-        sink += total;
-        if (r > 0 && t < best) best = t; /* pass 0 is a warm-up */
-    }
-    if (sink == 12345.678) printf("#\n"); /* keeps the sums alive */
-    return (double)n * sizeof(float) / best / 1e9;
 }
 
 int main(int argc, char **argv) {
@@ -126,7 +107,7 @@ int main(int argc, char **argv) {
         if (!buf) return 1;
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++) buf[i] = (float)(i & 7);
-        gbs[huge] = read_gbs(buf, n);
+        gbs[huge] = bench_dram_read_gbs(buf, n, 5);
         free(buf);
     }
     printf("limit dram_read_gbs=%.2f buffer_mib=%ld pages=2MiB dram_read_4k_gbs=%.2f\n", gbs[1], mib, gbs[0]);

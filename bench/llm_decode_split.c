@@ -21,6 +21,7 @@
 #include "core/model/generate.h"
 #include "core/model/llm.h"
 #include "eval/llm_prompt.h"
+#include "bench/dram_read.h"
 #include "kernels/cpu/gemv_bf16.h"
 #include "kernels/ops.h"
 #include "kernels/wpack.h"
@@ -33,26 +34,6 @@ static int cmp(const void *a, const void *b) {
 static double median(double *v, int n) {
     qsort(v, (size_t)n, sizeof *v, cmp);
     return v[n / 2];
-}
-
-/* One pass over the buffer, as bench/cpu_limits.c reads it; GB/s. */
-static double read_gbs(const float *buf, size_t n) {
-    double best = 1e30, sink = 0;
-    for (int r = 0; r < 1; r++) {
-        double t0 = fc_time_now(), total = 0;
-#pragma omp parallel for reduction(+ : total) schedule(static)
-        for (size_t c = 0; c < n; c += 4096) {
-            float s = 0;
-#pragma omp simd reduction(+ : s)
-            for (size_t j = 0; j < 4096; j++) s += buf[c + j];
-            total += s;
-        }
-        double t = fc_time_now() - t0;
-        sink += total;
-        if (t < best) best = t;
-    }
-    if (sink == 12345.678) printf("#\n");
-    return (double)n * sizeof(float) / best / 1e9;
 }
 
 static size_t wbytes(const fc_tensor *w) { return w->pack ? fc_wpack_bytes(w) : fc_tensor_nbytes(w); }
@@ -117,7 +98,7 @@ int main(int argc, char **argv) {
     double *r_step = calloc((size_t)steps, sizeof(double)), *r_lin = calloc((size_t)steps, sizeof(double));
     double *g_read = calloc((size_t)steps, sizeof(double)), *t_w = calloc((size_t)steps * nw, sizeof(double));
     for (int s = -2; s < steps; s++) {
-        double rd = read_gbs(buf, nbuf);
+        double rd = bench_dram_read_gbs(buf, nbuf, 1);
         double t0 = fc_time_now();
         int32_t tok = fc_sample(logits, V, &greedy, &rng, NULL);
         if (fc_llm_decode(m, kv, &seq, &tok, 1, logits)) return fprintf(stderr, "%s\n", fc_errmsg()), 1;
